@@ -1,0 +1,55 @@
+# lipnb-book: build the book, run the tests, refresh the notebooks' stored outputs.
+# Every target that needs Python first sets up $(VENV) from requirements-lock.txt
+# (exact pins, CPU-only torch), then installs the lipnb package in editable mode.
+# requirements.txt is for Binder only and is not used here.
+
+PYTHON ?= python3
+VENV ?= .venv
+
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
+# The environment the notebooks run in, the same for `make execute` (which writes
+# the outputs) and `make test` (which compares against them).
+NB_ENV := MPLBACKEND=Agg PYTHONHASHSEED=0
+
+.DEFAULT_GOAL := help
+.PHONY: help venv test book execute clean
+
+help:
+	@echo "make book     build the HTML book into _build/html (every warning is an error)"
+	@echo "make test     unit tests and strict nbval on every notebook in chapters/"
+	@echo "make execute  re-run every chapters/*.ipynb in place, keeping widget state"
+	@echo "make venv     only set up $(VENV) from requirements-lock.txt"
+	@echo "make clean    remove _build"
+	@echo "Variables: PYTHON=$(PYTHON) VENV=$(VENV)"
+
+venv: $(STAMP)
+
+$(STAMP): requirements-lock.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install -r requirements-lock.txt
+	$(BIN)/python -m pip install --no-deps -e .
+	touch $@
+
+test: $(STAMP)
+	$(NB_ENV) $(BIN)/python -m pytest tests chapters --nbval --nbval-current-env -p no:cacheprovider
+
+# --all: an incremental build only re-reads changed pages, so a warning from an
+# unchanged page would not be reported again and the build would pass.
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --all --warningiserror --keep-going
+
+# JUPYTER_PREFER_ENV_PATH: the "python3" kernel is the venv's, even when the user
+# has a kernel of that name in ~/.local/share/jupyter. record_timing=False keeps
+# per-cell timestamps out of the committed notebooks.
+execute: $(STAMP)
+	@test -n "$(NOTEBOOKS)" || { echo "no notebooks in chapters/"; exit 1; }
+	JUPYTER_PREFER_ENV_PATH=1 $(NB_ENV) $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+		--ExecutePreprocessor.timeout=1200 --ExecutePreprocessor.kernel_name=python3 \
+		--ExecutePreprocessor.store_widget_state=True --ExecutePreprocessor.record_timing=False \
+		$(NOTEBOOKS)
+
+clean:
+	rm -rf _build

@@ -1,0 +1,347 @@
+"""Full-batch gradient descent for two-layer networks, all ensemble members at once.
+
+θ^g_{t+1} = θ^g_t − α^g_t ∇_g R(θ_t) for each group g ∈ {A, a, B, b} (THEORY.md §1), with analytic
+gradients (``TwoLayerNet.loss_and_gradients``, tested against autograd) and a :class:`History` that
+records what the theorems need: the loss, learning rates, gradient norms, step lengths, the path length
+P^g_t = Σ_{s<t} ‖θ^g_{s+1} − θ^g_s‖ of Lemma 4.1 (accumulated at *every* step, whatever ``log_every``),
+parameter norms and the product Lipschitz bound of Prop 2.1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ._validate import as_tensor, check_int
+from .errors import TrainingDiverged
+from .losses import Loss, loss as get_loss
+from .nets import GROUPS, TwoLayerNet, _norms
+from .schedules import AdaptiveSchedule, Schedule
+
+__all__ = ["train", "History", "NORM_KEYS"]
+
+NORM_KEYS = ("A_op", "A_fro", "a", "B", "b")
+
+
+@dataclass
+class History:
+    """What happened along a run, at the logged steps t = 0, log_every, 2·log_every, …, and the last step T.
+
+    Each record at step t describes θ_t and the step taken from it: ``loss`` = R(θ_t),
+    ``grad_norm[g]`` = ‖∇_g R(θ_t)‖, ``lr[g]`` = α^g_t, ``step_length[g]`` = α^g_t ‖∇_g R(θ_t)‖ =
+    ‖θ^g_{t+1} − θ^g_t‖, ``path_length[g]`` = P^g_t = Σ_{s<t} ‖θ^g_{s+1} − θ^g_s‖,
+    ``norms[k]`` for k in ``NORM_KEYS`` (‖A‖_op, ‖A‖_F, ‖a‖, ‖B‖, |b|) and ``lip_product`` =
+    L_σ ‖B_t‖ ‖A_t‖_op. At the last step T no step is taken; its ``lr`` and ``step_length`` are those
+    the schedule would give there.
+
+    Arrays have shape (T_log,) for a single network and (T_log, E) for an ensemble of E members.
+    """
+
+    steps: np.ndarray
+    loss: np.ndarray
+    lr: dict[str, np.ndarray]
+    grad_norm: dict[str, np.ndarray]
+    grad_norm_total: np.ndarray
+    step_length: dict[str, np.ndarray]
+    path_length: dict[str, np.ndarray]
+    norms: dict[str, np.ndarray]
+    lip_product: np.ndarray
+    loss_name: str
+    delta: float | None
+    activation: str
+    lipschitz_activation: float
+    width: int
+    d: int
+    n_train: int
+    x_radius: float
+    schedules: list[str]
+    log_every: int
+    ensemble: int | None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total_steps(self) -> int:
+        """T, the number of GD steps taken."""
+        return int(self.steps[-1])
+
+    @property
+    def final_loss(self) -> np.ndarray | float:
+        out = self.loss[-1]
+        return float(out) if self.ensemble is None else out
+
+    def member(self, i: int) -> "History":
+        """The history of ensemble member i, as for a single network."""
+        if self.ensemble is None:
+            if i != 0:
+                raise ValueError(f"i must be 0 for the history of a single network; got {i}")
+            return self
+        i = check_int("i", i, minimum=-self.ensemble, maximum=self.ensemble - 1)
+
+        def pick(v: Any) -> Any:
+            if isinstance(v, dict):
+                return {k: pick(w) for k, w in v.items()}
+            return v[:, i]
+
+        return History(
+            steps=self.steps, loss=pick(self.loss), lr=pick(self.lr), grad_norm=pick(self.grad_norm),
+            grad_norm_total=pick(self.grad_norm_total), step_length=pick(self.step_length),
+            path_length=pick(self.path_length), norms=pick(self.norms), lip_product=pick(self.lip_product),
+            loss_name=self.loss_name, delta=self.delta, activation=self.activation,
+            lipschitz_activation=self.lipschitz_activation, width=self.width, d=self.d, n_train=self.n_train,
+            x_radius=self.x_radius, schedules=[self.schedules[i % len(self.schedules)]], log_every=self.log_every,
+            ensemble=None, meta=dict(self.meta),
+        )
+
+    def to_frame(self) -> "Any":
+        """A tidy pandas DataFrame: one row per (member, logged step)."""
+        import pandas as pd
+
+        E = 1 if self.ensemble is None else self.ensemble
+        frames = []
+        for i in range(E):
+            h = self.member(i) if self.ensemble is not None else self
+            cols: dict[str, Any] = {"member": i, "step": h.steps, "loss": h.loss, "lip_product": h.lip_product,
+                                    "grad_norm": h.grad_norm_total}
+            for g in GROUPS:
+                cols[f"lr_{g}"] = h.lr[g]
+                cols[f"grad_norm_{g}"] = h.grad_norm[g]
+                cols[f"step_length_{g}"] = h.step_length[g]
+                cols[f"path_length_{g}"] = h.path_length[g]
+            for k in NORM_KEYS:
+                cols[f"norm_{k}"] = h.norms[k]
+            frames.append(pd.DataFrame(cols))
+        return pd.concat(frames, ignore_index=True)
+
+
+def _resolve_one(spec: Any, where: str) -> dict[str, Schedule]:
+    if isinstance(spec, Schedule):
+        return {g: spec for g in GROUPS}
+    if isinstance(spec, Mapping):
+        keys = set(spec)
+        if keys != set(GROUPS):
+            raise ValueError(f"{where} as a mapping must have exactly the keys {GROUPS}; got {sorted(keys)}")
+        for g, s in spec.items():
+            if not isinstance(s, Schedule):
+                raise TypeError(f"{where}[{g!r}] must be a lipnb schedule; got {type(s).__name__}")
+        return {g: spec[g] for g in GROUPS}
+    raise TypeError(
+        f"{where} must be a lipnb schedule, a mapping group -> schedule (groups {GROUPS}), or a sequence "
+        f"of those with one entry per ensemble member; got {type(spec).__name__}"
+    )
+
+
+def _resolve(schedule: Any, E: int) -> list[dict[str, Schedule]]:
+    if isinstance(schedule, (Schedule, Mapping)):
+        return [_resolve_one(schedule, "schedule")] * E
+    if isinstance(schedule, Sequence) and not isinstance(schedule, str):
+        if len(schedule) != E:
+            raise ValueError(f"schedule as a sequence must have one entry per ensemble member ({E}); got {len(schedule)}")
+        return [_resolve_one(s, f"schedule[{i}]") for i, s in enumerate(schedule)]
+    return [_resolve_one(schedule, "schedule")]
+
+
+def _describe(per_member: list[dict[str, Schedule]]) -> list[str]:
+    out = []
+    for sch in per_member:
+        descs = {g: s.description for g, s in sch.items()}
+        if len(set(descs.values())) == 1:
+            out.append(descs["A"])
+        else:
+            out.append("; ".join(f"{g}: {d}" for g, d in descs.items()))
+    return out
+
+
+def _tables(per_member: list[dict[str, Schedule]], n: int, dtype: torch.dtype, device: torch.device
+            ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Learning-rate table (n, E, 4) and, if any schedule is adaptive, step-length caps (n, E, 4)."""
+    E = len(per_member)
+    base = np.empty((n, E, len(GROUPS)))
+    caps = np.full((n, E, len(GROUPS)), np.inf)
+    cache: dict[int, np.ndarray] = {}
+    adaptive = False
+    for e, sch in enumerate(per_member):
+        for j, g in enumerate(GROUPS):
+            s = sch[g]
+            if id(s) not in cache:
+                cache[id(s)] = s.values(n)
+            base[:, e, j] = cache[id(s)]
+            if isinstance(s, AdaptiveSchedule):
+                adaptive = True
+                caps[:, e, j] = s.caps(n)
+    if not np.isfinite(base).all() or (base <= 0).any():
+        raise ValueError("the schedule produced a non-positive or non-finite learning rate")
+    cap_t = torch.as_tensor(caps, dtype=dtype, device=device) if adaptive else None
+    return torch.as_tensor(base, dtype=dtype, device=device), cap_t
+
+
+def _check_data(net: TwoLayerNet, x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    xt = as_tensor("x", x, dtype=net.dtype, device=net.device)
+    yt = as_tensor("y", y, dtype=net.dtype, device=net.device)
+    if xt.ndim != 2 or xt.shape[1] != net.d:
+        raise ValueError(f"x must have shape (N, {net.d}) for a network with d={net.d}; got {tuple(xt.shape)}")
+    if xt.shape[0] < 1:
+        raise ValueError("x must hold at least one sample (N >= 1)")
+    if yt.ndim == 2 and yt.shape[1] == 1:
+        yt = yt[:, 0]
+    if yt.ndim != 1 or yt.shape[0] != xt.shape[0]:
+        raise ValueError(f"y must have shape (N,) = ({xt.shape[0]},) to match x; got {tuple(yt.shape)}")
+    return xt.contiguous(), yt.contiguous()
+
+
+def train(
+    net: TwoLayerNet,
+    x: Any,
+    y: Any,
+    schedule: Any,
+    steps: int,
+    loss: "str | Loss" = "mse",
+    delta: float = 1.0,
+    log_every: int = 1,
+    progress: bool = False,
+) -> tuple[TwoLayerNet, History]:
+    """Train ``net`` by full-batch gradient descent; return the trained copy and its :class:`History`.
+
+    Parameters
+    ----------
+    net: a :class:`TwoLayerNet` (single or ensemble); it is not modified.
+    x, y: training inputs (N, d) and targets (N,), NumPy or torch; cast to the network's dtype/device.
+    schedule: a schedule (``lipnb.schedules``), a mapping ``{"A", "a", "B", "b"} -> schedule`` for
+        per-group learning rates, or a sequence of either with one entry per ensemble member.
+        An :func:`~lipnb.schedules.adaptive` schedule caps the step length by G(t − τ) using the
+        current full gradient norm.
+    steps: the number T ≥ 1 of GD steps.
+    loss, delta: ``"mse"`` or ``"huber"`` with δ > 0 (PyTorch's definitions).
+    log_every: record the history every this many steps (step 0 and step T are always recorded).
+    progress: show a tqdm progress bar.
+
+    Raises
+    ------
+    TrainingDiverged: the loss or the parameters became non-finite; names the step and the member.
+    """
+    if not isinstance(net, TwoLayerNet):
+        raise TypeError(f"net must be a lipnb.TwoLayerNet; got {type(net).__name__}")
+    steps = check_int("steps", steps, minimum=1)
+    log_every = check_int("log_every", log_every, minimum=1)
+    if not isinstance(progress, bool):
+        raise TypeError(f"progress must be True or False; got {progress!r}")
+    lo = get_loss(loss, delta)
+    xt, yt = _check_data(net, x, y)
+    E = net.members
+    per_member = _resolve(schedule, E)
+    if net.ensemble is None and len(per_member) != 1:
+        raise ValueError(f"schedule as a sequence needs an ensemble; this network is single (got {len(per_member)})")
+    base, caps = _tables(per_member, steps + 1, net.dtype, net.device)
+
+    net = net.clone()
+    W, Bv, bv = net._W, net._B, net._b  # updated in place; W = [A | a]
+    d = net.d
+    x1 = torch.cat([xt, torch.ones_like(xt[:, :1])], dim=1)
+    x1T = x1.T.contiguous()
+    logged = list(range(0, steps, log_every)) + [steps]
+    L = len(logged)
+    dev, dt = net.device, net.dtype
+    rec = {
+        "loss": torch.empty(L, E, dtype=dt, device=dev),
+        "lr": torch.empty(L, E, 4, dtype=dt, device=dev),
+        "grad": torch.empty(L, E, 4, dtype=dt, device=dev),
+        "path": torch.empty(L, E, 4, dtype=dt, device=dev),
+        "norms": torch.empty(L, E, len(NORM_KEYS), dtype=dt, device=dev),
+    }
+    path = torch.zeros(E, 4, dtype=dt, device=dev)
+    last_finite = torch.full((E,), float("nan"), dtype=dt, device=dev)
+    first_bad = torch.full((E,), -1, dtype=torch.long, device=dev)
+    lrW = torch.empty(E, 1, d + 1, dtype=dt, device=dev)
+    work = (torch.empty(E * net.width, x1.shape[0], dtype=dt, device=dev),
+            torch.empty(E * net.width, x1.shape[0], dtype=dt, device=dev))
+    check_every = min(log_every, 64)
+    li = 0
+    bar = tqdm(total=steps, disable=not progress, desc="GD", leave=False)
+    try:
+        for t in range(steps + 1):
+            value, gW, gB, gb = net._loss_grad(x1, x1T, yt, lo, work)
+            sq = (gW * gW).sum(dim=1)  # (E, d + 1): squared column norms of [∇A | ∇a]
+            gn = torch.stack([sq[:, :d].sum(dim=-1).sqrt(), sq[:, d].sqrt(),
+                              torch.linalg.vector_norm(gB, dim=-1), gb.abs()], dim=-1)  # (E, 4)
+            lr = base[t]
+            if caps is not None:
+                total = torch.linalg.vector_norm(gn, dim=-1, keepdim=True)
+                lr = torch.minimum(lr, caps[t] / total)
+            bad = ~torch.isfinite(value)
+            first_bad = torch.where(bad & (first_bad < 0), torch.full_like(first_bad, t), first_bad)
+            last_finite = torch.where(bad | (first_bad >= 0), last_finite, value)
+            if li < L and logged[li] == t:
+                rec["loss"][li] = value
+                rec["lr"][li] = lr
+                rec["grad"][li] = gn
+                rec["path"][li] = path
+                rec["norms"][li] = torch.stack(list(_norms(W[..., :d], W[..., d], Bv, bv).values()), dim=-1)
+                li += 1
+            if t % check_every == 0 or t == steps:
+                _raise_if_diverged(first_bad, last_finite)
+            if t == steps:
+                break
+            path.add_(lr * gn)
+            lrW[:, 0, :d] = lr[:, 0:1]
+            lrW[:, 0, d] = lr[:, 1]
+            W.sub_(gW.mul_(lrW))
+            Bv.sub_(gB.mul_(lr[:, 2, None]))
+            bv.sub_(gb.mul_(lr[:, 3]))
+            if progress and (t + 1) % 100 == 0:
+                bar.update(100)
+    finally:
+        bar.close()
+    for name, v in net.parameters().items():
+        if not bool(torch.isfinite(v).all()):
+            raise TrainingDiverged(steps, int((~torch.isfinite(v)).flatten(1).any(1).nonzero()[0, 0]),
+                                   float("nan"), f"(parameter group {name})")
+    history = _history(net, rec, logged, lo, xt, per_member, log_every)
+    return net, history
+
+
+def _raise_if_diverged(first_bad: torch.Tensor, last_finite: torch.Tensor) -> None:
+    if bool((first_bad >= 0).any()):
+        fb = first_bad.clone()
+        fb[fb < 0] = torch.iinfo(fb.dtype).max
+        member = int(torch.argmin(fb))
+        raise TrainingDiverged(int(first_bad[member]), member, float(last_finite[member]))
+
+
+def _history(net: TwoLayerNet, rec: dict[str, torch.Tensor], logged: list[int], lo: Loss, x: torch.Tensor,
+             per_member: list[dict[str, Schedule]], log_every: int) -> History:
+    single = net.ensemble is None
+
+    def out(t: torch.Tensor) -> np.ndarray:
+        arr = t.detach().cpu().numpy()
+        return arr[:, 0] if single else arr
+
+    lr = {g: out(rec["lr"][..., j]) for j, g in enumerate(GROUPS)}
+    grad = {g: out(rec["grad"][..., j]) for j, g in enumerate(GROUPS)}
+    norms = {k: out(rec["norms"][..., j]) for j, k in enumerate(NORM_KEYS)}
+    L_sigma = net.activation.lipschitz
+    return History(
+        steps=np.asarray(logged, dtype=np.int64),
+        loss=out(rec["loss"]),
+        lr=lr,
+        grad_norm=grad,
+        grad_norm_total=out(torch.linalg.vector_norm(rec["grad"], dim=-1)),
+        step_length={g: lr[g] * grad[g] for g in GROUPS},
+        path_length={g: out(rec["path"][..., j]) for j, g in enumerate(GROUPS)},
+        norms=norms,
+        lip_product=L_sigma * norms["B"] * norms["A_op"],
+        loss_name=lo.name,
+        delta=lo.delta,
+        activation=str(net.activation),
+        lipschitz_activation=L_sigma,
+        width=net.width,
+        d=net.d,
+        n_train=int(x.shape[0]),
+        x_radius=float(torch.linalg.vector_norm(x, dim=-1).max()),
+        schedules=_describe(per_member),
+        log_every=log_every,
+        ensemble=net.ensemble,
+    )
