@@ -5,7 +5,7 @@ via Gradient Descent Learning Rate Constraints* (Sung, Kratsios, Forman; arXiv 2
 Data flows one way: data → nets/losses/schedules → train → certify/theory → plots/widgets.
 """
 
-from . import data, schedules
+from . import data, notebook, plots, schedules
 from .activations import ACTIVATIONS, Activation, activation
 from .errors import BoundViolated, LipnbError, TrainingDiverged
 from .losses import LOSSES, Loss, huber, loss, mse
@@ -31,5 +31,7 @@ __all__ = [
     "History",
     "train",
     "data",
+    "notebook",
+    "plots",
     "schedules",
 ]
