@@ -5,7 +5,7 @@ via Gradient Descent Learning Rate Constraints* (Sung, Kratsios, Forman; arXiv 2
 Data flows one way: data → nets/losses/schedules → train → certify/theory → plots/widgets.
 """
 
-from . import data, notebook, plots, schedules
+from . import data, notebook, plots, schedules, theory
 from .activations import ACTIVATIONS, Activation, activation
 from .errors import BoundViolated, LipnbError, TrainingDiverged
 from .losses import LOSSES, Loss, huber, loss, mse
@@ -34,4 +34,5 @@ __all__ = [
     "notebook",
     "plots",
     "schedules",
+    "theory",
 ]
