@@ -66,7 +66,7 @@ class Activation:
         return self._fn(z)
 
     def derivative(self, z: torch.Tensor) -> torch.Tensor:
-        """σ'(z), elementwise (at a kink of ReLU/leaky ReLU, the right derivative, as PyTorch's autograd)."""
+        """σ'(z), elementwise (at the kink z = 0 of ReLU/leaky ReLU, the left slope, as PyTorch's autograd)."""
         return self._d1(z)
 
     def second_derivative(self, z: torch.Tensor) -> torch.Tensor:

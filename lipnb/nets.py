@@ -49,13 +49,13 @@ class Gradients:
 
 def _seeds(seed: Any, ensemble: int | None) -> list[int]:
     if isinstance(seed, (list, tuple, range, np.ndarray)):
-        seeds = [check_int("seed", s, minimum=0) for s in seed]
+        seeds = [check_int("seed", s, minimum=0, maximum=2**62) for s in seed]
         if not seeds:
             raise ValueError("seed must be an integer or a non-empty sequence of integers; got an empty sequence")
         if ensemble is not None and ensemble != len(seeds):
             raise ValueError(f"ensemble={ensemble} does not match the {len(seeds)} seeds given")
         return seeds
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_int("seed", seed, minimum=0, maximum=2**62)
     n = 1 if ensemble is None else check_int("ensemble", ensemble, minimum=1)
     return [seed + e for e in range(n)]
 
@@ -84,7 +84,7 @@ class TwoLayerNet:
         # W = [A | a] of shape (E, m, d + 1) so that the pre-activations and the first-layer gradient are
         # one matrix product each; A and a are views into it. B is (E, m), b is (E,).
         self._W = torch.cat([A, a[..., None]], dim=-1).contiguous()
-        self._B, self._b = B.contiguous(), b.contiguous()
+        self._B, self._b = B.clone().contiguous(), b.clone().contiguous()
         self.activation = activation
         self.ensemble = ensemble
 
@@ -252,7 +252,7 @@ class TwoLayerNet:
 
     def member(self, i: int) -> "TwoLayerNet":
         """Member i of an ensemble as a single network."""
-        i = check_int("i", i, minimum=-self.members, maximum=self.members - 1)
+        i = check_int("i", i, minimum=-self.members, maximum=self.members - 1) % self.members
         return TwoLayerNet(self._A[i:i + 1], self._a[i:i + 1], self._B[i:i + 1].clone(),
                            self._b[i:i + 1].clone(), self.activation, None)
 
@@ -299,6 +299,8 @@ class TwoLayerNet:
         """
         xt = self._check_x(x)
         yt = as_tensor("y", y, dtype=self.dtype, device=self.device)
+        if yt.ndim == 2 and yt.shape[1] == 1:
+            yt = yt[:, 0]
         if yt.shape != (xt.shape[0],):
             raise ValueError(f"y must have shape ({xt.shape[0]},) to match x; got {tuple(yt.shape)}")
         x1 = _augment(xt)
@@ -340,6 +342,7 @@ class TwoLayerNet:
 
     def to_torch_module(self, i: int = 0) -> torch.nn.Sequential:
         """Member i as an idiomatic ``nn.Sequential(Linear(d, m), σ, Linear(m, 1))`` with the same weights."""
+        i = check_int("i", i, minimum=-self.members, maximum=self.members - 1) % self.members
         net = torch.nn.Sequential(
             torch.nn.Linear(self.d, self.width), self.activation.torch_module(), torch.nn.Linear(self.width, 1)
         ).to(dtype=self.dtype, device=self.device)
@@ -364,10 +367,13 @@ def operator_norm(A: torch.Tensor) -> torch.Tensor:
     m, d = A.shape[-2], A.shape[-1]
     if d == 1 or m == 1:
         return torch.linalg.vector_norm(A, dim=(-2, -1))
-    gram = A.transpose(-1, -2) @ A if d <= m else A @ A.transpose(-1, -2)
-    ok = torch.isfinite(gram).all(dim=-1).all(dim=-1)
-    safe = torch.where(ok[..., None, None], gram, torch.zeros_like(gram))
-    top = torch.linalg.eigvalsh(safe)[..., -1].clamp_min(0).sqrt()
+    # Scale by the largest entry first so that the Gram matrix cannot overflow for finite weights.
+    scale = A.abs().amax(dim=(-2, -1), keepdim=True)
+    ok = torch.isfinite(scale[..., 0, 0])
+    scale = torch.where(torch.isfinite(scale) & (scale > 0), scale, torch.ones_like(scale))
+    As = torch.where(ok[..., None, None], A / scale, torch.zeros_like(A))
+    gram = As.transpose(-1, -2) @ As if d <= m else As @ As.transpose(-1, -2)
+    top = torch.linalg.eigvalsh(gram)[..., -1].clamp_min(0).sqrt() * scale[..., 0, 0]
     return torch.where(ok, top, torch.full_like(top, float("nan")))
 
 

@@ -189,6 +189,8 @@ def step(lr: float, boundaries: Sequence[int], factor: float = 0.1) -> Schedule:
     """Piecewise constant: α_t = lr · factor^{#{b ∈ boundaries : b ≤ t}}. Never summable."""
     lr = _lr(lr)
     f = check_real("factor", factor, positive=True)
+    if not isinstance(boundaries, Sequence) or isinstance(boundaries, str):
+        raise TypeError(f"boundaries must be a sequence of integers; got {type(boundaries).__name__}")
     bounds = [check_int("boundaries", b, minimum=1) for b in boundaries]
     if any(b2 <= b1 for b1, b2 in zip(bounds, bounds[1:])):
         raise ValueError(f"boundaries must be strictly increasing; got {list(boundaries)}")
@@ -212,6 +214,8 @@ def join(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> Schedule:
         raise TypeError("schedules must be a non-empty sequence of lipnb schedules")
     if any(s.needs_grad_norm for s in schedules):
         raise ValueError("join cannot hold an adaptive schedule; use adaptive(...) on its own")
+    if not isinstance(boundaries, Sequence) or isinstance(boundaries, str):
+        raise TypeError(f"boundaries must be a sequence of integers; got {type(boundaries).__name__}")
     bounds = [check_int("boundaries", b, minimum=1) for b in boundaries]
     if len(bounds) != len(schedules) - 1:
         raise ValueError(f"boundaries must have len(schedules) - 1 = {len(schedules) - 1} entries; got {len(bounds)}")

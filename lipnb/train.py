@@ -173,8 +173,9 @@ def _tables(per_member: list[dict[str, Schedule]], n: int, dtype: torch.dtype, d
             if isinstance(s, AdaptiveSchedule):
                 adaptive = True
                 caps[:, e, j] = s.caps(n)
-    if not np.isfinite(base).all() or (base <= 0).any():
-        raise ValueError("the schedule produced a non-positive or non-finite learning rate")
+    # A decaying rate may underflow to 0 far after its start; negative or non-finite rates are errors.
+    if not np.isfinite(base).all() or (base < 0).any():
+        raise ValueError("the schedule produced a negative or non-finite learning rate")
     cap_t = torch.as_tensor(caps, dtype=dtype, device=device) if adaptive else None
     return torch.as_tensor(base, dtype=dtype, device=device), cap_t
 
