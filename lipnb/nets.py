@@ -331,6 +331,11 @@ class TwoLayerNet:
         gW = torch.mm(gz.view(E * m, n), x1).view(E, m, d1)
         return value, gW, gB, g.sum(dim=-1)
 
+    def _risk(self, x1T: torch.Tensor, y: torch.Tensor, lo: Loss) -> torch.Tensor:
+        """The risk R(θ) of every member on the data x1ᵀ = [x | 1]ᵀ (no gradient)."""
+        h = self.activation(self._preact_T(x1T))
+        return lo.from_residual(torch.bmm(self._B[:, None, :], h)[:, 0, :] + self._b[:, None] - y)
+
     def norms(self) -> dict[str, torch.Tensor]:
         """‖A‖_op, ‖A‖_F, ‖a‖₂, ‖B‖₂, |b|, each of shape (E,) (or scalars for a single network)."""
         return {k: self._out(v) for k, v in _norms(self._A, self._a, self._B, self._b).items()}

@@ -223,6 +223,15 @@ def _need_every_step(history: History, what: str) -> None:
         raise ValueError(f"{what} needs every step of the run, but the history has gaps in its steps")
 
 
+def _need_gd(history: History, what: str) -> None:
+    """Results whose proof uses θ_{t+1} = θ_t − α_t ∇R(θ_t) on the full data need a full-batch GD run."""
+    if not history.full_batch_gd:
+        raise ValueError(
+            f"{what} assumes full-batch gradient descent, but this run used batch_size={history.batch_size}, "
+            f"momentum={history.momentum}; Lemma 4.1 (check_path_length) and the decay constraint still apply"
+        )
+
+
 def _2d(a: Any) -> np.ndarray:
     """A history array as (T, E): a single network's (T,) becomes (T, 1)."""
     a = np.asarray(a, dtype=np.float64)
@@ -654,7 +663,8 @@ def concat_histories(first: History, second: History) -> History:
     interval, or parameter norms that do not match at the junction).
     """
     h1, h2 = _check_history(first), _check_history(second)
-    for attr in ("loss_name", "delta", "activation", "lipschitz_activation", "width", "d", "n_train", "ensemble"):
+    for attr in ("loss_name", "delta", "activation", "lipschitz_activation", "width", "d", "n_train", "ensemble",
+                 "batch_size", "momentum"):
         if getattr(h1, attr) != getattr(h2, attr):
             raise ValueError(
                 f"cannot concatenate histories with different {attr}: {getattr(h1, attr)!r} vs {getattr(h2, attr)!r}"
@@ -688,6 +698,7 @@ def concat_histories(first: History, second: History) -> History:
         loss_name=h1.loss_name, delta=h1.delta, activation=h1.activation,
         lipschitz_activation=h1.lipschitz_activation, width=h1.width, d=h1.d, n_train=h1.n_train,
         x_radius=h1.x_radius, schedules=schedules, log_every=h1.log_every, ensemble=h1.ensemble, meta=meta,
+        batch_size=h1.batch_size, momentum=h1.momentum,
     )
 
 
@@ -924,6 +935,7 @@ def check_corollary_5_3(history: History, schedule: Any = None) -> Check:
     The constants are THEORY.md's; see :func:`c0` for the derivation.
     """
     h = _check_history(history)
+    _need_gd(h, "Cor 5.3")
     if h.loss_name != "huber":
         raise ValueError(
             f"Cor 5.3 is for the Huber loss; this run used {h.loss_name!r} (use check_corollary_5_4 for the MSE)"
@@ -942,6 +954,7 @@ def check_corollary_5_4(history: History, schedule: Any = None) -> Check:
     monotonicity, δ = 2 sup_t √R(θ_t) would serve instead.)
     """
     h = _check_history(history)
+    _need_gd(h, "Cor 5.4")
     if h.loss_name != "mse":
         raise ValueError(f"Cor 5.4 is for the MSE; this run used {h.loss_name!r} (use check_corollary_5_3)")
     _need_every_step(h, "Cor 5.4's monotonicity check")
@@ -967,6 +980,7 @@ def check_sufficient_decrease(history: History) -> Check:
     violation means the step was too long for the local smoothness. Needs ``log_every = 1``.
     """
     h = _check_history(history)
+    _need_gd(h, "the sufficient-decrease check")
     _need_every_step(h, "the sufficient-decrease check")
     loss = _2d(h.loss)
     dec, _, _ = _decrease_terms(h)
@@ -982,6 +996,7 @@ def min_gradient_bound(history: History) -> np.ndarray:
     Needs ``log_every = 1``.
     """
     h = _check_history(history)
+    _need_gd(h, "min_gradient_bound")
     _need_every_step(h, "min_gradient_bound")
     loss = _2d(h.loss)
     _, _, alpha = _decrease_terms(h)
@@ -997,6 +1012,7 @@ def check_theorem_6_1(history: History) -> Check:
     ``details["beta_lower"]`` is :func:`smoothness_lower_estimate`. Needs ``log_every = 1``.
     """
     h = _check_history(history)
+    _need_gd(h, "Thm 6.1")
     sd = check_sufficient_decrease(h)
     g2 = _2d(h.grad_norm_total)[:-1] ** 2
     running_min = np.minimum.accumulate(g2, axis=0)
@@ -1018,6 +1034,7 @@ def smoothness_lower_estimate(history: History) -> Any:
     One value (or one per member). Needs ``log_every = 1``.
     """
     h = _check_history(history)
+    _need_gd(h, "smoothness_lower_estimate")
     _need_every_step(h, "smoothness_lower_estimate")
     loss = _2d(h.loss)
     lin, sq, _ = _decrease_terms(h)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ._validate import as_tensor, check_int
+from ._validate import as_tensor, check_int, check_real
 from .errors import TrainingDiverged
 from .losses import Loss, loss as get_loss
 from .nets import GROUPS, TwoLayerNet, _norms
@@ -33,8 +33,7 @@ class History:
     """What happened along a run, at the logged steps t = 0, log_every, 2·log_every, …, and the last step T.
 
     Each record at step t describes θ_t and the step taken from it: ``loss`` = R(θ_t),
-    ``grad_norm[g]`` = ‖∇_g R(θ_t)‖, ``lr[g]`` = α^g_t, ``step_length[g]`` = α^g_t ‖∇_g R(θ_t)‖ =
-    ‖θ^g_{t+1} − θ^g_t‖, ``path_length[g]`` = P^g_t = Σ_{s<t} ‖θ^g_{s+1} − θ^g_s‖,
+    ``grad_norm[g]`` = ‖∇_g R(θ_t)‖, ``lr[g]`` = α^g_t, ``step_length[g]`` = ‖θ^g_{t+1} − θ^g_t‖ (= α^g_t ‖∇_g R(θ_t)‖ for GD), ``path_length[g]`` = P^g_t = Σ_{s<t} ‖θ^g_{s+1} − θ^g_s‖,
     ``norms[k]`` for k in ``NORM_KEYS`` (‖A‖_op, ‖A‖_F, ‖a‖, ‖B‖, |b|) and ``lip_product`` =
     L_σ ‖B_t‖ ‖A_t‖_op. At the last step T no step is taken; its ``lr`` and ``step_length`` are those
     the schedule would give there.
@@ -63,6 +62,13 @@ class History:
     log_every: int
     ensemble: int | None
     meta: dict[str, Any] = field(default_factory=dict)
+    batch_size: int | None = None
+    momentum: float = 0.0
+
+    @property
+    def full_batch_gd(self) -> bool:
+        """True for plain full-batch GD (the setting of Thm 6.1's descent argument)."""
+        return self.batch_size is None and self.momentum == 0.0
 
     @property
     def total_steps(self) -> int:
@@ -94,7 +100,7 @@ class History:
             loss_name=self.loss_name, delta=self.delta, activation=self.activation,
             lipschitz_activation=self.lipschitz_activation, width=self.width, d=self.d, n_train=self.n_train,
             x_radius=self.x_radius, schedules=[self.schedules[i % len(self.schedules)]], log_every=self.log_every,
-            ensemble=None, meta=dict(self.meta),
+            ensemble=None, meta=dict(self.meta), batch_size=self.batch_size, momentum=self.momentum,
         )
 
     def to_frame(self) -> "Any":
@@ -204,8 +210,18 @@ def train(
     delta: float = 1.0,
     log_every: int = 1,
     progress: bool = False,
+    batch_size: int | None = None,
+    momentum: float = 0.0,
+    batch_seed: int = 0,
 ) -> tuple[TwoLayerNet, History]:
-    """Train ``net`` by full-batch gradient descent; return the trained copy and its :class:`History`.
+    """Train ``net`` by gradient descent; return the trained copy and its :class:`History`.
+
+    The default is full-batch GD, θ_{t+1} = θ_t − α_t ∇R(θ_t). With ``batch_size`` each step uses the
+    gradient of the risk on ``batch_size`` distinct samples drawn uniformly (mini-batch SGD, seeded by
+    ``batch_seed``, the same batch for every ensemble member); with ``momentum`` μ > 0 the step is
+    heavy-ball, v_{t+1} = μ v_t + g_t, θ_{t+1} = θ_t − α_t v_{t+1} (PyTorch's ``SGD(momentum=μ)``).
+    In every case the step length recorded and summed into the path length is the actual
+    ‖θ_{t+1} − θ_t‖ of each group, so Lemma 4.1 stays valid.
 
     Parameters
     ----------
@@ -213,12 +229,18 @@ def train(
     x, y: training inputs (N, d) and targets (N,), NumPy or torch; cast to the network's dtype/device.
     schedule: a schedule (``lipnb.schedules``), a mapping ``{"A", "a", "B", "b"} -> schedule`` for
         per-group learning rates, or a sequence of either with one entry per ensemble member.
-        An :func:`~lipnb.schedules.adaptive` schedule caps the step length by G(t − τ) using the
-        current full gradient norm.
-    steps: the number T ≥ 1 of GD steps.
+        An :func:`~lipnb.schedules.adaptive` schedule caps the step length by G(t − τ) using the norm of
+        the current update direction (the full gradient for GD).
+    steps: the number T ≥ 1 of steps.
     loss, delta: ``"mse"`` or ``"huber"`` with δ > 0 (PyTorch's definitions).
     log_every: record the history every this many steps (step 0 and step T are always recorded).
     progress: show a tqdm progress bar.
+    batch_size: None (full batch) or 1 ≤ batch_size ≤ N.
+    momentum: μ ∈ [0, 1).
+    batch_seed: seed of the mini-batch draws.
+
+    The recorded ``loss`` is always the risk on the whole training set; ``grad_norm`` is the norm of the
+    gradient the step used (the mini-batch gradient for SGD).
 
     Raises
     ------
@@ -232,6 +254,15 @@ def train(
         raise TypeError(f"progress must be True or False; got {progress!r}")
     lo = get_loss(loss, delta)
     xt, yt = _check_data(net, x, y)
+    n_data = xt.shape[0]
+    if batch_size is not None:
+        batch_size = check_int("batch_size", batch_size, minimum=1, maximum=n_data)
+        if batch_size == n_data:
+            batch_size = None
+    mu = check_real("momentum", momentum, low=0.0)
+    if mu >= 1.0:
+        raise ValueError(f"momentum must lie in [0, 1); got {mu}")
+    batch_seed = check_int("batch_seed", batch_seed, minimum=0)
     E = net.members
     per_member = _resolve(schedule, E)
     if net.ensemble is None and len(per_member) != 1:
@@ -241,15 +272,20 @@ def train(
     net = net.clone()
     W, Bv, bv = net._W, net._B, net._b  # updated in place; W = [A | a]
     d = net.d
+    dev, dt = net.device, net.dtype
     x1 = torch.cat([xt, torch.ones_like(xt[:, :1])], dim=1)
     x1T = x1.T.contiguous()
+    nb = n_data if batch_size is None else batch_size
+    work = (torch.empty(E * net.width, nb, dtype=dt, device=dev), torch.empty(E * net.width, nb, dtype=dt, device=dev))
+    gen = torch.Generator(device="cpu").manual_seed(batch_seed)
+    velocity = (torch.zeros_like(W), torch.zeros_like(Bv), torch.zeros_like(bv)) if mu > 0 else None
     logged = list(range(0, steps, log_every)) + [steps]
     L = len(logged)
-    dev, dt = net.device, net.dtype
     rec = {
         "loss": torch.empty(L, E, dtype=dt, device=dev),
         "lr": torch.empty(L, E, 4, dtype=dt, device=dev),
         "grad": torch.empty(L, E, 4, dtype=dt, device=dev),
+        "step": torch.empty(L, E, 4, dtype=dt, device=dev),
         "path": torch.empty(L, E, 4, dtype=dt, device=dev),
         "norms": torch.empty(L, E, len(NORM_KEYS), dtype=dt, device=dev),
     }
@@ -257,21 +293,33 @@ def train(
     last_finite = torch.full((E,), float("nan"), dtype=dt, device=dev)
     first_bad = torch.full((E,), -1, dtype=torch.long, device=dev)
     lrW = torch.empty(E, 1, d + 1, dtype=dt, device=dev)
-    work = (torch.empty(E * net.width, x1.shape[0], dtype=dt, device=dev),
-            torch.empty(E * net.width, x1.shape[0], dtype=dt, device=dev))
     check_every = min(log_every, 64)
     li = 0
     bar = tqdm(total=steps, disable=not progress, desc="GD", leave=False)
     try:
         for t in range(steps + 1):
-            value, gW, gB, gb = net._loss_grad(x1, x1T, yt, lo, work)
-            sq = (gW * gW).sum(dim=1)  # (E, d + 1): squared column norms of [∇A | ∇a]
-            gn = torch.stack([sq[:, :d].sum(dim=-1).sqrt(), sq[:, d].sqrt(),
-                              torch.linalg.vector_norm(gB, dim=-1), gb.abs()], dim=-1)  # (E, 4)
+            if batch_size is None:
+                value, gW, gB, gb = net._loss_grad(x1, x1T, yt, lo, work)
+            else:
+                idx = torch.randperm(n_data, generator=gen)[:batch_size].to(dev)
+                xb = x1.index_select(0, idx)
+                value, gW, gB, gb = net._loss_grad(xb, xb.T.contiguous(), yt.index_select(0, idx), lo, work)
+                if li < L and logged[li] == t:
+                    value = net._risk(x1T, yt, lo)
+            gn = _group_norms(gW, gB, gb, d)  # (E, 4)
+            if velocity is not None:
+                velocity[0].mul_(mu).add_(gW)
+                velocity[1].mul_(mu).add_(gB)
+                velocity[2].mul_(mu).add_(gb)
+                gW, gB, gb = (v.clone() for v in velocity)
+                dn = _group_norms(gW, gB, gb, d)
+            else:
+                dn = gn
             lr = base[t]
             if caps is not None:
-                total = torch.linalg.vector_norm(gn, dim=-1, keepdim=True)
+                total = torch.linalg.vector_norm(dn, dim=-1, keepdim=True)
                 lr = torch.minimum(lr, caps[t] / total)
+            step_len = lr * dn
             bad = ~torch.isfinite(value)
             first_bad = torch.where(bad & (first_bad < 0), torch.full_like(first_bad, t), first_bad)
             last_finite = torch.where(bad | (first_bad >= 0), last_finite, value)
@@ -279,6 +327,7 @@ def train(
                 rec["loss"][li] = value
                 rec["lr"][li] = lr
                 rec["grad"][li] = gn
+                rec["step"][li] = step_len
                 rec["path"][li] = path
                 rec["norms"][li] = torch.stack(list(_norms(W[..., :d], W[..., d], Bv, bv).values()), dim=-1)
                 li += 1
@@ -286,7 +335,7 @@ def train(
                 _raise_if_diverged(first_bad, last_finite)
             if t == steps:
                 break
-            path.add_(lr * gn)
+            path.add_(step_len)
             lrW[:, 0, :d] = lr[:, 0:1]
             lrW[:, 0, d] = lr[:, 1]
             W.sub_(gW.mul_(lrW))
@@ -301,7 +350,16 @@ def train(
             raise TrainingDiverged(steps, int((~torch.isfinite(v)).flatten(1).any(1).nonzero()[0, 0]),
                                    float("nan"), f"(parameter group {name})")
     history = _history(net, rec, logged, lo, xt, per_member, log_every)
+    history.batch_size = batch_size
+    history.momentum = mu
     return net, history
+
+
+def _group_norms(gW: torch.Tensor, gB: torch.Tensor, gb: torch.Tensor, d: int) -> torch.Tensor:
+    """Per-group norms (‖·_A‖_F, ‖·_a‖, ‖·_B‖, |·_b|) of a direction given as ([A | a], B, b): shape (E, 4)."""
+    sq = (gW * gW).sum(dim=1)  # (E, d + 1): squared column norms
+    return torch.stack([sq[:, :d].sum(dim=-1).sqrt(), sq[:, d].sqrt(),
+                        torch.linalg.vector_norm(gB, dim=-1), gb.abs()], dim=-1)
 
 
 def _raise_if_diverged(first_bad: torch.Tensor, last_finite: torch.Tensor) -> None:
@@ -330,7 +388,7 @@ def _history(net: TwoLayerNet, rec: dict[str, torch.Tensor], logged: list[int], 
         lr=lr,
         grad_norm=grad,
         grad_norm_total=out(torch.linalg.vector_norm(rec["grad"], dim=-1)),
-        step_length={g: lr[g] * grad[g] for g in GROUPS},
+        step_length={g: out(rec["step"][..., j]) for j, g in enumerate(GROUPS)},
         path_length={g: out(rec["path"][..., j]) for j, g in enumerate(GROUPS)},
         norms=norms,
         lip_product=L_sigma * norms["B"] * norms["A_op"],
