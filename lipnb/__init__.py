@@ -9,6 +9,7 @@ from . import data, notebook, plots, schedules, theory
 from .activations import ACTIVATIONS, Activation, activation
 from .errors import BoundViolated, LipnbError, TrainingDiverged
 from .losses import LOSSES, Loss, huber, loss, mse
+from .mlp import MLP
 from .nets import GROUPS, TwoLayerNet
 from .train import History, train
 
@@ -28,6 +29,7 @@ __all__ = [
     "huber",
     "GROUPS",
     "TwoLayerNet",
+    "MLP",
     "History",
     "train",
     "data",

@@ -664,7 +664,7 @@ def concat_histories(first: History, second: History) -> History:
     """
     h1, h2 = _check_history(first), _check_history(second)
     for attr in ("loss_name", "delta", "activation", "lipschitz_activation", "width", "d", "n_train", "ensemble",
-                 "batch_size", "momentum"):
+                 "batch_size", "momentum", "groups"):
         if getattr(h1, attr) != getattr(h2, attr):
             raise ValueError(
                 f"cannot concatenate histories with different {attr}: {getattr(h1, attr)!r} vs {getattr(h2, attr)!r}"
@@ -684,7 +684,7 @@ def concat_histories(first: History, second: History) -> History:
     def cut(v: Any) -> Any:
         return {k: cut(w) for k, w in v.items()} if isinstance(v, dict) else np.asarray(v)[head]
 
-    path2 = {g: np.asarray(h2.path_length[g]) + np.asarray(h1.path_length[g])[-1] for g in GROUPS}
+    path2 = {g: np.asarray(h2.path_length[g]) + np.asarray(h1.path_length[g])[-1] for g in h1.groups}
     n_sched = max(len(h1.schedules), len(h2.schedules))
     schedules = [f"{h1.schedules[i % len(h1.schedules)]} for t < {T1}; then {h2.schedules[i % len(h2.schedules)]} "
                  f"from t = {T1}" for i in range(n_sched)]
@@ -698,7 +698,7 @@ def concat_histories(first: History, second: History) -> History:
         loss_name=h1.loss_name, delta=h1.delta, activation=h1.activation,
         lipschitz_activation=h1.lipschitz_activation, width=h1.width, d=h1.d, n_train=h1.n_train,
         x_radius=h1.x_radius, schedules=schedules, log_every=h1.log_every, ensemble=h1.ensemble, meta=meta,
-        batch_size=h1.batch_size, momentum=h1.momentum,
+        batch_size=h1.batch_size, momentum=h1.momentum, groups=h1.groups,
     )
 
 

@@ -64,6 +64,7 @@ class History:
     meta: dict[str, Any] = field(default_factory=dict)
     batch_size: int | None = None
     momentum: float = 0.0
+    groups: tuple[str, ...] = GROUPS
 
     @property
     def full_batch_gd(self) -> bool:
@@ -101,6 +102,7 @@ class History:
             lipschitz_activation=self.lipschitz_activation, width=self.width, d=self.d, n_train=self.n_train,
             x_radius=self.x_radius, schedules=[self.schedules[i % len(self.schedules)]], log_every=self.log_every,
             ensemble=None, meta=dict(self.meta), batch_size=self.batch_size, momentum=self.momentum,
+            groups=self.groups,
         )
 
     def to_frame(self) -> "Any":
@@ -113,42 +115,42 @@ class History:
             h = self.member(i) if self.ensemble is not None else self
             cols: dict[str, Any] = {"member": i, "step": h.steps, "loss": h.loss, "lip_product": h.lip_product,
                                     "grad_norm": h.grad_norm_total}
-            for g in GROUPS:
+            for g in self.groups:
                 cols[f"lr_{g}"] = h.lr[g]
                 cols[f"grad_norm_{g}"] = h.grad_norm[g]
                 cols[f"step_length_{g}"] = h.step_length[g]
                 cols[f"path_length_{g}"] = h.path_length[g]
-            for k in NORM_KEYS:
+            for k in h.norms:
                 cols[f"norm_{k}"] = h.norms[k]
             frames.append(pd.DataFrame(cols))
         return pd.concat(frames, ignore_index=True)
 
 
-def _resolve_one(spec: Any, where: str) -> dict[str, Schedule]:
+def _resolve_one(spec: Any, where: str, groups: tuple[str, ...] = GROUPS) -> dict[str, Schedule]:
     if isinstance(spec, Schedule):
-        return {g: spec for g in GROUPS}
+        return {g: spec for g in groups}
     if isinstance(spec, Mapping):
         keys = set(spec)
-        if keys != set(GROUPS):
-            raise ValueError(f"{where} as a mapping must have exactly the keys {GROUPS}; got {sorted(keys)}")
+        if keys != set(groups):
+            raise ValueError(f"{where} as a mapping must have exactly the keys {groups}; got {sorted(keys)}")
         for g, s in spec.items():
             if not isinstance(s, Schedule):
                 raise TypeError(f"{where}[{g!r}] must be a lipnb schedule; got {type(s).__name__}")
-        return {g: spec[g] for g in GROUPS}
+        return {g: spec[g] for g in groups}
     raise TypeError(
-        f"{where} must be a lipnb schedule, a mapping group -> schedule (groups {GROUPS}), or a sequence "
+        f"{where} must be a lipnb schedule, a mapping group -> schedule (groups {groups}), or a sequence "
         f"of those with one entry per ensemble member; got {type(spec).__name__}"
     )
 
 
-def _resolve(schedule: Any, E: int) -> list[dict[str, Schedule]]:
+def _resolve(schedule: Any, E: int, groups: tuple[str, ...] = GROUPS) -> list[dict[str, Schedule]]:
     if isinstance(schedule, (Schedule, Mapping)):
-        return [_resolve_one(schedule, "schedule")] * E
+        return [_resolve_one(schedule, "schedule", groups)] * E
     if isinstance(schedule, Sequence) and not isinstance(schedule, str):
         if len(schedule) != E:
             raise ValueError(f"schedule as a sequence must have one entry per ensemble member ({E}); got {len(schedule)}")
-        return [_resolve_one(s, f"schedule[{i}]") for i, s in enumerate(schedule)]
-    return [_resolve_one(schedule, "schedule")]
+        return [_resolve_one(s, f"schedule[{i}]", groups) for i, s in enumerate(schedule)]
+    return [_resolve_one(schedule, "schedule", groups)]
 
 
 def _describe(per_member: list[dict[str, Schedule]]) -> list[str]:
@@ -156,22 +158,22 @@ def _describe(per_member: list[dict[str, Schedule]]) -> list[str]:
     for sch in per_member:
         descs = {g: s.description for g, s in sch.items()}
         if len(set(descs.values())) == 1:
-            out.append(descs["A"])
+            out.append(next(iter(descs.values())))
         else:
             out.append("; ".join(f"{g}: {d}" for g, d in descs.items()))
     return out
 
 
-def _tables(per_member: list[dict[str, Schedule]], n: int, dtype: torch.dtype, device: torch.device
-            ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Learning-rate table (n, E, 4) and, if any schedule is adaptive, step-length caps (n, E, 4)."""
+def _tables(per_member: list[dict[str, Schedule]], n: int, dtype: torch.dtype, device: torch.device,
+            groups: tuple[str, ...] = GROUPS) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Learning-rate table (n, E, G) and, if any schedule is adaptive, step-length caps (n, E, G)."""
     E = len(per_member)
-    base = np.empty((n, E, len(GROUPS)))
-    caps = np.full((n, E, len(GROUPS)), np.inf)
+    base = np.empty((n, E, len(groups)))
+    caps = np.full((n, E, len(groups)), np.inf)
     cache: dict[int, np.ndarray] = {}
     adaptive = False
     for e, sch in enumerate(per_member):
-        for j, g in enumerate(GROUPS):
+        for j, g in enumerate(groups):
             s = sch[g]
             if id(s) not in cache:
                 cache[id(s)] = s.values(n)
@@ -246,8 +248,13 @@ def train(
     ------
     TrainingDiverged: the loss or the parameters became non-finite; names the step and the member.
     """
+    from .mlp import MLP, train_mlp
+
+    if isinstance(net, MLP):
+        return train_mlp(net, x, y, schedule, steps, loss=loss, delta=delta, log_every=log_every,
+                         progress=progress, batch_size=batch_size, momentum=momentum, batch_seed=batch_seed)
     if not isinstance(net, TwoLayerNet):
-        raise TypeError(f"net must be a lipnb.TwoLayerNet; got {type(net).__name__}")
+        raise TypeError(f"net must be a lipnb.TwoLayerNet or lipnb.MLP; got {type(net).__name__}")
     steps = check_int("steps", steps, minimum=1)
     log_every = check_int("log_every", log_every, minimum=1)
     if not isinstance(progress, bool):

@@ -1,0 +1,423 @@
+"""Multilayer perceptrons f(x) = W_L σ(… σ(W_1 x + b_1) …) + b_L, batched over an ensemble axis (THEORY.md §9).
+
+The same conventions as :class:`~lipnb.nets.TwoLayerNet`: LeCun initialization (W_l ~ N(0, 1/fan_in),
+hidden biases ~ N(0, σ_a²), output bias 0) or PyTorch's ``nn.Linear`` default, float64, seeds per member.
+Parameter groups are ``W1, b1, …, WL, bL``; Lemma 4.1 carries over layer by layer:
+Lip(f) ≤ L_σ^{L−1} Π_l ‖W_l‖_op ≤ L_σ^{L−1} Π_l (‖W_l⁰‖_op + P^{W_l}_t).
+:func:`train_mlp` is what :func:`lipnb.train` runs for an MLP (full-batch GD, mini-batch SGD, heavy ball).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ._validate import as_tensor, check_choice, check_int, check_real
+from .activations import Activation, activation as get_activation
+from .errors import TrainingDiverged
+from .losses import Loss, loss as get_loss
+from .nets import INITS, _seeds, operator_norm
+from .schedules import Schedule
+
+__all__ = ["MLP", "train_mlp", "target_gamma_mlp", "train_mlp_to_target"]
+
+
+class MLP:
+    """An MLP with hidden widths ``widths`` (depth L = len(widths) + 1 linear layers), or an ensemble of E.
+
+    ``weights[l]`` has shape (n_{l+1}, n_l) (ensemble: (E, n_{l+1}, n_l)), ``biases[l]`` shape (n_{l+1},);
+    the last layer has one output. Calling the network on x (N, d) returns (N,) or (E, N).
+    """
+
+    def __init__(self, weights: list[torch.Tensor], biases: list[torch.Tensor], activation: Activation,
+                 ensemble: int | None) -> None:
+        self._Ws = [w.clone().contiguous() for w in weights]  # (E, n_out, n_in)
+        self._bs = [b.clone().contiguous() for b in biases]  # (E, n_out)
+        self.activation = activation
+        self.ensemble = ensemble
+
+    @classmethod
+    def init(cls, d: int, widths: Sequence[int], activation: "str | Activation" = "relu", init: str = "lecun",
+             seed: "int | Sequence[int]" = 0, ensemble: int | None = None, dtype: torch.dtype = torch.float64,
+             device: "str | torch.device" = "cpu", bias_std: float = 1.0) -> "MLP":
+        """Random initialization (see the module docstring); member e is drawn with seed ``seed + e``."""
+        d = check_int("d", d, minimum=1)
+        if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or len(widths) < 1:
+            raise TypeError(f"widths must be a non-empty sequence of hidden-layer widths; got {widths!r}")
+        widths = [check_int("widths", w, minimum=1) for w in widths]
+        act = get_activation(activation)
+        init = check_choice("init", init, INITS)
+        bias_std = check_real("bias_std", bias_std, nonnegative=True)
+        seeds = _seeds(seed, ensemble)
+        sizes = [d, *widths, 1]
+        Ws: list[list[torch.Tensor]] = [[] for _ in range(len(sizes) - 1)]
+        bs: list[list[torch.Tensor]] = [[] for _ in range(len(sizes) - 1)]
+        for s in seeds:
+            g = torch.Generator().manual_seed(s)
+            for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+                last = l == len(sizes) - 2
+                if init == "lecun":
+                    Ws[l].append(torch.randn(n_out, n_in, generator=g, dtype=torch.float64) / math.sqrt(n_in))
+                    b = torch.randn(n_out, generator=g, dtype=torch.float64) * bias_std
+                    bs[l].append(torch.zeros(n_out, dtype=torch.float64) if last else b)
+                else:
+                    k = 1.0 / math.sqrt(n_in)
+                    Ws[l].append((torch.rand(n_out, n_in, generator=g, dtype=torch.float64) * 2 - 1) * k)
+                    bs[l].append((torch.rand(n_out, generator=g, dtype=torch.float64) * 2 - 1) * k)
+        ens = None if ensemble is None and not isinstance(seed, (list, tuple, range, np.ndarray)) else len(seeds)
+        kw = dict(dtype=dtype, device=device)
+        return cls([torch.stack(w).to(**kw) for w in Ws], [torch.stack(b).to(**kw) for b in bs], act, ens)
+
+    @classmethod
+    def from_weights(cls, weights: Sequence[Any], biases: Sequence[Any], activation: "str | Activation" = "relu",
+                     dtype: torch.dtype = torch.float64, device: "str | torch.device" = "cpu") -> "MLP":
+        """From lists of weight matrices (n_out, n_in) and bias vectors (n_out,) (or with an ensemble axis)."""
+        if len(weights) != len(biases) or len(weights) < 2:
+            raise ValueError(f"weights and biases must be lists of the same length >= 2; got {len(weights)} and {len(biases)}")
+        Ws = [as_tensor(f"weights[{i}]", w, dtype=dtype, device=device) for i, w in enumerate(weights)]
+        bs = [as_tensor(f"biases[{i}]", b, dtype=dtype, device=device) for i, b in enumerate(biases)]
+        single = Ws[0].ndim == 2
+        if single:
+            Ws, bs = [w[None] for w in Ws], [b.reshape(1, -1) for b in bs]
+        for i, (w, b) in enumerate(zip(Ws, bs)):
+            if w.ndim != 3 or b.shape != (w.shape[0], w.shape[1]):
+                raise ValueError(f"weights[{i}] of shape {tuple(w.shape)} and biases[{i}] of shape {tuple(b.shape)} do not match")
+            if i and w.shape[2] != Ws[i - 1].shape[1]:
+                raise ValueError(f"weights[{i}] takes {w.shape[2]} inputs but layer {i - 1} has {Ws[i - 1].shape[1]} outputs")
+        if Ws[-1].shape[1] != 1:
+            raise ValueError(f"the last layer must have one output; got {Ws[-1].shape[1]}")
+        return cls(Ws, bs, get_activation(activation), None if single else Ws[0].shape[0])
+
+    # ------------------------------------------------------------------ attributes
+    def _out(self, t: torch.Tensor) -> torch.Tensor:
+        return t if self.ensemble is not None else t[0]
+
+    @property
+    def weights(self) -> list[torch.Tensor]:
+        return [self._out(w) for w in self._Ws]
+
+    @property
+    def biases(self) -> list[torch.Tensor]:
+        return [self._out(b) for b in self._bs]
+
+    @property
+    def d(self) -> int:
+        return self._Ws[0].shape[2]
+
+    @property
+    def widths(self) -> list[int]:
+        return [w.shape[1] for w in self._Ws[:-1]]
+
+    @property
+    def depth(self) -> int:
+        """The number L of linear layers."""
+        return len(self._Ws)
+
+    @property
+    def members(self) -> int:
+        return self._Ws[0].shape[0]
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return tuple(g for l in range(1, self.depth + 1) for g in (f"W{l}", f"b{l}"))
+
+    @property
+    def n_params(self) -> int:
+        return sum(w.shape[1] * w.shape[2] + w.shape[1] for w in self._Ws)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self._Ws[0].dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self._Ws[0].device
+
+    def clone(self) -> "MLP":
+        return MLP(self._Ws, self._bs, self.activation, self.ensemble)
+
+    def member(self, i: int) -> "MLP":
+        i = check_int("i", i, minimum=-self.members, maximum=self.members - 1) % self.members
+        return MLP([w[i:i + 1] for w in self._Ws], [b[i:i + 1] for b in self._bs], self.activation, None)
+
+    def __repr__(self) -> str:
+        ens = f", ensemble={self.ensemble}" if self.ensemble is not None else ""
+        return f"MLP(d={self.d}, widths={self.widths}, activation={self.activation}{ens}, dtype={self.dtype})"
+
+    # ------------------------------------------------------------------ computation
+    def _check_x(self, x: Any) -> torch.Tensor:
+        xt = as_tensor("x", x, dtype=self.dtype, device=self.device)
+        if xt.ndim != 2 or xt.shape[1] != self.d:
+            raise ValueError(f"x must have shape (N, {self.d}) for a network with d={self.d}; got {tuple(xt.shape)}")
+        return xt
+
+    def _forward(self, x: torch.Tensor, keep: bool = False) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+        """Output (E, N), and with ``keep`` the layer inputs h_l (E, N, n_l) and pre-activations z_l."""
+        h = x if x.ndim == 3 else x.expand(self.members, *x.shape)
+        hs, zs = [h], []
+        for l, (W, b) in enumerate(zip(self._Ws, self._bs)):
+            z = torch.baddbmm(b[:, None, :], h, W.transpose(1, 2))
+            if l == self.depth - 1:
+                return z[..., 0], hs, zs
+            h = self.activation(z)
+            if keep:
+                zs.append(z)
+                hs.append(h)
+        raise AssertionError("unreachable")
+
+    def __call__(self, x: Any) -> torch.Tensor:
+        return self._out(self._forward(self._check_x(x))[0])
+
+    def _loss_grad(self, x: torch.Tensor, y: torch.Tensor, lo: Loss) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The risk (E,) and the gradients [∇W1, ∇b1, …] by backpropagation."""
+        out, hs, zs = self._forward(x, keep=True)
+        r = out - y
+        value = lo.from_residual(r)
+        delta = lo.residual_gradient(r)[..., None]  # (E, N, 1): ∂R/∂z_L
+        grads: list[torch.Tensor] = []
+        for l in range(self.depth - 1, -1, -1):
+            grads.append(delta.sum(dim=1))
+            grads.append(torch.bmm(delta.transpose(1, 2), hs[l]))
+            if l:
+                delta = torch.bmm(delta, self._Ws[l]) * self.activation.derivative(zs[l - 1])
+        grads.reverse()  # [∇W1, ∇b1, ∇W2, …]
+        return value, grads
+
+    def loss_and_gradients(self, x: Any, y: Any, loss: "str | Loss" = "mse", delta: float = 1.0
+                           ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The risk (E,) and its gradient by group (``W1``, ``b1``, …), with the ensemble axis."""
+        xt = self._check_x(x)
+        yt = as_tensor("y", y, dtype=self.dtype, device=self.device).reshape(-1)
+        if yt.shape != (xt.shape[0],):
+            raise ValueError(f"y must have shape ({xt.shape[0]},) to match x; got {tuple(yt.shape)}")
+        value, grads = self._loss_grad(xt, yt, get_loss(loss, delta))
+        return value, dict(zip(self.groups, grads))
+
+    def input_gradient(self, x: Any) -> torch.Tensor:
+        """∇ₓf(x) at each point: (N, d) or (E, N, d) (autograd, one copy of the inputs per member)."""
+        xe = self._check_x(x).expand(self.members, -1, -1).clone().requires_grad_(True)
+        with torch.enable_grad():
+            (g,) = torch.autograd.grad(self._forward(xe)[0].sum(), xe)
+        return self._out(g)
+
+    def layer_norms(self) -> torch.Tensor:
+        """‖W_l‖_op for each layer: shape (E, L) (or (L,))."""
+        return self._out(torch.stack([operator_norm(W) for W in self._Ws], dim=-1))
+
+    def product_bound(self) -> torch.Tensor:
+        """Lip(f) ≤ L_σ^{L−1} Π_l ‖W_l‖_op."""
+        n = torch.stack([operator_norm(W) for W in self._Ws], dim=-1)
+        return self._out(self.activation.lipschitz ** (self.depth - 1) * n.prod(dim=-1))
+
+    def to_torch_module(self, i: int = 0) -> torch.nn.Sequential:
+        """Member i as an idiomatic ``nn.Sequential`` with the same weights."""
+        i = check_int("i", i, minimum=-self.members, maximum=self.members - 1) % self.members
+        layers: list[torch.nn.Module] = []
+        for l, (W, b) in enumerate(zip(self._Ws, self._bs)):
+            lin = torch.nn.Linear(W.shape[2], W.shape[1]).to(dtype=self.dtype, device=self.device)
+            with torch.no_grad():
+                lin.weight.copy_(W[i])
+                lin.bias.copy_(b[i])
+            layers.append(lin)
+            if l < self.depth - 1:
+                layers.append(self.activation.torch_module())
+        return torch.nn.Sequential(*layers)
+
+
+def target_gamma_mlp(L: float, L_sigma: float, norms: Sequence[float], paths: Sequence[float] | None = None) -> float:
+    """The Γ ≥ 0 with L_σ^{L−1} Π_l (‖W_l⁰‖_op + P_l + Γ) = L (bisection; the product increases in Γ).
+
+    With an adaptive step whose path length after τ is at most Γ in every group, the product bound — a
+    certified upper bound of Lip(f) — stays ≤ L at every step (THEORY.md §9, the revision's claim C5).
+    """
+    L = check_real("L", L, positive=True)
+    n = np.asarray(norms, dtype=float) + (0.0 if paths is None else np.asarray(paths, dtype=float))
+    depth = n.size
+
+    def value(gamma: float) -> float:
+        return L_sigma ** (depth - 1) * float(np.prod(n + gamma))
+
+    if value(0.0) >= L:
+        raise ValueError(f"target L={L:g} is below the bound {value(0.0):.6g} already reached before the decay; "
+                         "start the decay earlier or raise the target")
+    hi = 1.0
+    while value(hi) < L:
+        hi *= 2.0
+    lo = 0.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if value(mid) < L else (lo, mid)
+    return lo
+
+
+def train_mlp(net: MLP, x: Any, y: Any, schedule: Any, steps: int, loss: "str | Loss" = "mse", delta: float = 1.0,
+              log_every: int = 1, progress: bool = False, batch_size: int | None = None, momentum: float = 0.0,
+              batch_seed: int = 0) -> tuple[MLP, Any]:
+    """:func:`lipnb.train` for an :class:`MLP` (same arguments and semantics; groups ``W1, b1, …``)."""
+    from .train import History, _describe, _raise_if_diverged, _resolve, _tables
+
+    steps = check_int("steps", steps, minimum=1)
+    log_every = check_int("log_every", log_every, minimum=1)
+    lo = get_loss(loss, delta)
+    xt = net._check_x(x)
+    yt = as_tensor("y", y, dtype=net.dtype, device=net.device)
+    if yt.ndim == 2 and yt.shape[1] == 1:
+        yt = yt[:, 0]
+    if yt.shape != (xt.shape[0],):
+        raise ValueError(f"y must have shape ({xt.shape[0]},) to match x; got {tuple(yt.shape)}")
+    n_data = xt.shape[0]
+    if batch_size is not None:
+        batch_size = check_int("batch_size", batch_size, minimum=1, maximum=n_data)
+        batch_size = None if batch_size == n_data else batch_size
+    mu = check_real("momentum", momentum, low=0.0)
+    if mu >= 1.0:
+        raise ValueError(f"momentum must lie in [0, 1); got {mu}")
+    gen = torch.Generator().manual_seed(check_int("batch_seed", batch_seed, minimum=0))
+    groups = net.groups
+    E, G = net.members, len(groups)
+    per_member = _resolve(schedule, E, groups)
+    if net.ensemble is None and len(per_member) != 1:
+        raise ValueError(f"schedule as a sequence needs an ensemble; this network is single (got {len(per_member)})")
+    base, caps = _tables(per_member, steps + 1, net.dtype, net.device, groups)
+
+    net = net.clone()
+    params = [p for pair in zip(net._Ws, net._bs) for p in pair]
+    velocity = [torch.zeros_like(p) for p in params] if mu > 0 else None
+    logged = list(range(0, steps, log_every)) + [steps]
+    rec: dict[str, list[torch.Tensor]] = {k: [] for k in ("loss", "lr", "grad", "step", "path", "norms")}
+    path = torch.zeros(E, G, dtype=net.dtype, device=net.device)
+    last_finite = torch.full((E,), float("nan"), dtype=net.dtype, device=net.device)
+    first_bad = torch.full((E,), -1, dtype=torch.long, device=net.device)
+    li = 0
+    bar = tqdm(total=steps, disable=not progress, desc="GD", leave=False)
+
+    def norm(t: torch.Tensor) -> torch.Tensor:
+        return torch.linalg.vector_norm(t.flatten(1), dim=1)
+
+    try:
+        for t in range(steps + 1):
+            log_now = li < len(logged) and logged[li] == t
+            if batch_size is None:
+                value, grads = net._loss_grad(xt, yt, lo)
+            else:
+                idx = torch.randperm(n_data, generator=gen)[:batch_size].to(net.device)
+                value, grads = net._loss_grad(xt.index_select(0, idx), yt.index_select(0, idx), lo)
+                if log_now:
+                    value = lo.from_residual(net._forward(xt)[0] - yt)
+            gn = torch.stack([norm(g) for g in grads], dim=-1)
+            if velocity is not None:
+                for v, g in zip(velocity, grads):
+                    v.mul_(mu).add_(g)
+                grads = [v.clone() for v in velocity]
+                dn = torch.stack([norm(g) for g in grads], dim=-1)
+            else:
+                dn = gn
+            lr = base[t]
+            if caps is not None:
+                lr = torch.minimum(lr, caps[t] / torch.linalg.vector_norm(dn, dim=-1, keepdim=True))
+            step_len = lr * dn
+            bad = ~torch.isfinite(value)
+            first_bad = torch.where(bad & (first_bad < 0), torch.full_like(first_bad, t), first_bad)
+            last_finite = torch.where(bad | (first_bad >= 0), last_finite, value)
+            if log_now:
+                rec["loss"].append(value.clone())
+                rec["lr"].append(lr.clone())
+                rec["grad"].append(gn)
+                rec["step"].append(step_len)
+                rec["path"].append(path.clone())
+                rec["norms"].append(torch.stack([operator_norm(W) for W in net._Ws], dim=-1))
+                li += 1
+            if t % min(log_every, 64) == 0 or t == steps:
+                _raise_if_diverged(first_bad, last_finite)
+            if t == steps:
+                break
+            path.add_(step_len)
+            for j, (p, g) in enumerate(zip(params, grads)):
+                p.sub_(g * lr[:, j].reshape(E, *([1] * (p.ndim - 1))))
+            if progress and (t + 1) % 100 == 0:
+                bar.update(100)
+    finally:
+        bar.close()
+    for p in params:
+        if not bool(torch.isfinite(p).all()):
+            raise TrainingDiverged(steps, int((~torch.isfinite(p)).flatten(1).any(1).nonzero()[0, 0]), float("nan"))
+
+    single = net.ensemble is None
+
+    def out(t: torch.Tensor) -> np.ndarray:
+        arr = t.detach().cpu().numpy()
+        return arr[:, 0] if single else arr
+
+    R = {k: torch.stack(v) for k, v in rec.items()}
+    norms = {f"W{l + 1}_op": out(R["norms"][..., l]) for l in range(net.depth)}
+    L_sigma = net.activation.lipschitz
+    lip = L_sigma ** (net.depth - 1) * np.prod(np.stack(list(norms.values())), axis=0)
+    history = History(
+        steps=np.asarray(logged, dtype=np.int64), loss=out(R["loss"]),
+        lr={g: out(R["lr"][..., j]) for j, g in enumerate(groups)},
+        grad_norm={g: out(R["grad"][..., j]) for j, g in enumerate(groups)},
+        grad_norm_total=out(torch.linalg.vector_norm(R["grad"], dim=-1)),
+        step_length={g: out(R["step"][..., j]) for j, g in enumerate(groups)},
+        path_length={g: out(R["path"][..., j]) for j, g in enumerate(groups)},
+        norms=norms, lip_product=lip, loss_name=lo.name, delta=lo.delta, activation=str(net.activation),
+        lipschitz_activation=L_sigma, width=max(net.widths), d=net.d, n_train=n_data,
+        x_radius=float(torch.linalg.vector_norm(xt, dim=-1).max()), schedules=_describe(per_member),
+        log_every=log_every, ensemble=net.ensemble, meta={"widths": net.widths, "depth": net.depth},
+        batch_size=batch_size, momentum=mu, groups=groups,
+    )
+    return net, history
+
+
+def train_mlp_to_target(net: MLP, x: Any, y: Any, target: float, lr: float, start: int, steps: int,
+                        rate: float = 0.01, loss: str = "mse", delta: float = 1.0, log_every: int = 1,
+                        batch_size: int | None = None, momentum: float = 0.0, batch_seed: int = 0
+                        ) -> tuple[MLP, Any, dict[str, Any]]:
+    """Claim C5 (Cor 5.2 for depth): train so that L_σ^{L−1} Π_l ‖W_l‖_op never exceeds ``target``.
+
+    τ = ``start`` steps with the constant rate ``lr``; then Γ from :func:`target_gamma_mlp` with the initial
+    layer norms and the path lengths P^{W_l}_τ (per member), and ``steps − start`` more steps with
+    ``adaptive(lr, 0, exponential_rate(Γ(1 − e^{−r}), r))``, whose step lengths (of every group) sum to at
+    most Γ. By Lemma 4.1 layer by layer, the product bound — a certified upper bound of Lip(f) — stays
+    ≤ ``target`` at every step, whatever the optimizer (GD, mini-batch SGD or heavy ball).
+    Returns (trained net, combined History, info with ``gamma``, ``bound_at_start``, ``final_product_bound``).
+    """
+    from .schedules import adaptive, constant, exponential_rate
+    from .theory import concat_histories
+    from .train import train
+
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be a lipnb.MLP; got {type(net).__name__}")
+    target = check_real("target", target, positive=True)
+    lr = check_real("lr", lr, positive=True)
+    start = check_int("start", start, minimum=0)
+    steps = check_int("steps", steps, minimum=1)
+    if steps <= start:
+        raise ValueError(f"steps (the total T = {steps}) must exceed start (τ = {start})")
+    r = check_real("rate", rate, positive=True)
+    kw = dict(loss=loss, delta=delta, log_every=log_every, batch_size=batch_size, momentum=momentum)
+    norms0 = np.atleast_2d(net.layer_norms().detach().cpu().numpy())  # (E, L)
+    E = net.members
+    paths = np.zeros_like(norms0)
+    first, mid = None, net
+    if start > 0:
+        mid, first = train(net, x, y, constant(lr), start, batch_seed=batch_seed, **kw)
+        paths = np.stack([np.atleast_2d(np.asarray(first.path_length[f"W{l + 1}"]).T)[:, -1]
+                          for l in range(net.depth)], axis=-1).reshape(E, net.depth)
+    L_sigma = net.activation.lipschitz
+    gammas = np.array([target_gamma_mlp(target, L_sigma, norms0[e], paths[e]) for e in range(E)])
+    scheds = [adaptive(lr, 0, exponential_rate(float(g) * -math.expm1(-r), r)) for g in gammas]
+    final, second = train(mid, x, y, scheds[0] if net.ensemble is None else scheds, steps - start,
+                          batch_seed=batch_seed + 1, **kw)
+    history = second if first is None else concat_histories(first, second)
+    single = net.ensemble is None
+    start_bound = L_sigma ** (net.depth - 1) * np.prod(norms0 + paths, axis=-1)
+    final_bound = np.atleast_1d(np.asarray(history.lip_product[-1]))
+    info = {"gamma": float(gammas[0]) if single else gammas, "start": start, "rate": r, "target": target,
+            "bound_at_start": float(start_bound[0]) if single else start_bound,
+            "final_product_bound": float(final_bound[0]) if single else final_bound}
+    return final, history, info
