@@ -1209,11 +1209,11 @@ def parameter_counting_bound(p: int, N: int, M: float, M_y: float, K: float, W: 
 
 def check_generalization(net: TwoLayerNet, dataset: Any, eta: float = 0.05, loss: str = "mse", delta: float = 1.0,
                          lip_upper: Any = None, M: float | None = None, L_min: float | None = None,
-                         R_x: float | None = None) -> Check:
+                         R_x: float | None = None, M_y: float | None = None) -> Check:
     """Check Thm 7.1 on a trained network: the measured |test risk − train risk| against the bound.
 
-    Predictions are clipped to [−M, M] (default M = M_y = ``dataset.y_bound``, the largest |y| over both
-    splits; clipping to the label range can only lower the risk and keeps the Lipschitz constant). L is
+    Predictions are clipped to [−M, M] (default M = M_y; M_y, the bound on |y|, defaults to
+    ``dataset.y_bound``, the largest |y| over both splits, and may be given as an a-priori bound; clipping to the label range can only lower the risk and keeps the Lipschitz constant). L is
     ``lip_upper`` (a certified upper bound, one per member) or the product bound of Prop 2.1. R_x defaults
     to the largest ‖x‖ over both splits. The test risk estimates R(f); its own sampling error is
     bounded by Hoeffding, ℓ_max √(log(2/η)/(2 N_test)) with probability ≥ 1 − η, and added to the
@@ -1231,7 +1231,7 @@ def check_generalization(net: TwoLayerNet, dataset: Any, eta: float = 0.05, loss
         raise TypeError(f"dataset must be a lipnb.data.Dataset; got {type(dataset).__name__}")
     eta = check_real("eta", eta, positive=True, high=1.0)
     lo_key = check_choice("loss", loss, LOSSES)
-    M_y = dataset.y_bound
+    M_y = dataset.y_bound if M_y is None else check_real("M_y", M_y, positive=True)
     M = M_y if M is None else check_real("M", M, positive=True)
     if R_x is None:
         R_x = float(max(torch.linalg.vector_norm(dataset.x_train, dim=1).max(),
