@@ -5,7 +5,8 @@ via Gradient Descent Learning Rate Constraints* (Sung, Kratsios, Forman; arXiv 2
 Data flows one way: data → nets/losses/schedules → train → certify/theory → plots/widgets.
 """
 
-from . import data, notebook, plots, schedules, theory
+from . import certify, data, notebook, plots, schedules, theory
+from .certify import Certificate
 from .activations import ACTIVATIONS, Activation, activation
 from .errors import BoundViolated, LipnbError, TrainingDiverged
 from .losses import LOSSES, Loss, huber, loss, mse
@@ -32,6 +33,8 @@ __all__ = [
     "MLP",
     "History",
     "train",
+    "certify",
+    "Certificate",
     "data",
     "notebook",
     "plots",
