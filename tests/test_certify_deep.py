@@ -1,0 +1,124 @@
+"""lipnb.certify_deep: orderings of the MLP certificates, agreement with the two-layer code, validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import lipnb
+from lipnb import certify, certify_deep as cd
+from lipnb.certify import Certificate
+from lipnb.mlp import MLP
+
+ACTS = ["relu", "leaky_relu", "tanh", "sigmoid", "softplus", "gelu"]
+ARCHS = [(3, [8]), (2, [8, 8]), (3, [10, 6, 5]), (1, [12, 12])]
+REL = 1e-6  # solver-based values are re-verified, but two SDP solves agree only to the solver's accuracy
+
+
+@pytest.mark.parametrize("act_name", ACTS)
+@pytest.mark.parametrize("d,widths", ARCHS)
+def test_lower_le_lipsdp_le_eclipse_and_fast_le_product(act_name, d, widths):
+    net = MLP.init(d, widths, act_name, seed=len(widths) + d)
+    lo, w = cd.lower_bound(net, restarts=4, steps=50)
+    sdp, ecl, fast, prod = cd.lipsdp(net), cd.eclipse(net), cd.eclipse_fast(net), cd.product_bound(net)
+    assert 0 < lo <= sdp * (1 + 1e-9)
+    assert sdp <= ecl * (1 + REL)
+    assert ecl <= fast * (1 + REL)
+    assert fast <= prod * (1 + 1e-9)
+    # the witness attains the lower bound
+    g = net.input_gradient(torch.as_tensor(w[None]))
+    assert float(torch.linalg.vector_norm(g)) == pytest.approx(lo, rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_deeper_nets_keep_the_ordering(seed):
+    g = np.random.default_rng(seed)
+    widths = [int(k) for k in g.integers(3, 20, size=int(g.integers(1, 4)))]
+    net = MLP.init(int(g.integers(1, 5)), widths, ACTS[seed % len(ACTS)], seed=seed)
+    cert = cd.certify_mlp(net, method="eclipse_fast")
+    assert cert.lower <= cert.upper <= cd.product_bound(net) * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("act_name", ACTS)
+def test_depth_two_agrees_with_the_two_layer_certificates(act_name):
+    net = MLP.init(3, [9], act_name, seed=4)
+    W1, W2 = net.weights
+    b1, b2 = net.biases
+    tw = lipnb.TwoLayerNet.from_weights(W1, b1, W2, b2, activation=act_name)
+    x = torch.randn(20, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    torch.testing.assert_close(net(x), tw(x), rtol=1e-13, atol=1e-14)
+    assert cd.product_bound(net) == pytest.approx(certify.product_bound(tw), rel=1e-12)
+    two = certify.lipsdp(tw)
+    assert cd.lipsdp(net) == pytest.approx(two, rel=REL)
+    assert cd.eclipse(net) == pytest.approx(two, rel=REL)  # one hidden layer: the stage SDP is LipSDP
+    if net.activation.smooth:
+        ascent, _ = cd.lower_bound(net, points=x, restarts=32, steps=300)
+        ref, _ = certify.lower_bound(tw, points=x, restarts=32, steps=300)
+        assert ascent <= two * (1 + 1e-9) and ref <= two * (1 + 1e-9)
+        # two ascents from different random starts; with enough restarts both find the top (local maxima exist)
+        assert ascent == pytest.approx(ref, rel=0.02)
+
+
+def test_relu_net_on_a_line_is_exact_by_the_one_dimensional_oracle():
+    net = MLP.init(1, [16], "relu", seed=2)
+    W1, W2 = net.weights
+    tw = lipnb.TwoLayerNet.from_weights(W1, net.biases[0], W2, net.biases[1], activation="relu")
+    exact = certify.exact_1d(tw).upper
+    lo, _ = cd.lower_bound(net, restarts=16)
+    assert lo <= exact * (1 + 1e-12) <= cd.lipsdp(net) * (1 + 1e-12)
+    assert lo == pytest.approx(exact, rel=1e-9)  # 2048 random points find the steepest piece in d = 1
+
+
+def test_deep_linear_activation_limit_is_tight():
+    """With σ' ∈ [1, 1] (leaky ReLU of slope 1: the identity) the MLP is linear and every SDP bound is exact."""
+    Ws = [np.array([[1.0, 2.0], [0.5, -1.0]]), np.array([[2.0, 0.0], [1.0, 1.0]]), np.array([[1.0, -3.0]])]
+    net = MLP.from_weights(Ws, [np.zeros(2), np.zeros(2), np.zeros(1)], activation=lipnb.activation("leaky_relu", 1.0))
+    exact = float(np.linalg.norm(Ws[2] @ Ws[1] @ Ws[0]))
+    assert exact <= cd.lipsdp(net) <= exact * (1 + 1e-3)  # attained only as Λ → ∞: near-tight
+    assert cd.lower_bound(net)[0] == pytest.approx(exact, rel=1e-12)
+
+
+def test_sequential_bound_is_valid_for_any_multipliers():
+    net = MLP.init(2, [6, 5], "tanh", seed=3)
+    lo, _ = cd.lower_bound(net)
+    g = np.random.default_rng(0)
+    for _ in range(10):
+        lams = [g.uniform(0.01, 2.0, 6), g.uniform(0.01, 2.0, 5)]
+        assert cd.sequential_bound(net, lams) >= lo
+    assert cd.sequential_bound(net, [np.zeros(6), np.zeros(5)]) == np.inf
+    with pytest.raises(ValueError, match="multipliers"):
+        cd.sequential_bound(net, [np.ones(6)])
+    with pytest.raises(ValueError, match="multipliers"):
+        cd.sequential_bound(net, [-np.ones(6), np.ones(5)])
+
+
+def test_certify_mlp_returns_certificates_and_handles_ensembles():
+    net = MLP.init(2, [6, 6], "tanh", seed=[0, 1])
+    certs = cd.certify_mlp(net, points=torch.zeros(3, 2))
+    assert isinstance(certs, list) and len(certs) == 2 and all(isinstance(c, Certificate) for c in certs)
+    for e, c in enumerate(certs):
+        assert c.method == "lipsdp" and c.details["requested"] == "auto"
+        assert c.lower <= c.upper <= c.details["product"]
+        assert c.details["product"] == pytest.approx(float(net.product_bound()[e]), rel=1e-12)
+    wide = MLP.init(2, [128, 128], "relu", seed=0)
+    assert cd.certify_mlp(wide, restarts=1).method == "eclipse_fast"
+    mid = MLP.init(2, [20, 20], "relu", seed=0)
+    assert cd._auto(mid) == "eclipse"
+    assert cd.certify_mlp(mid, method="product", restarts=1).upper == pytest.approx(cd.product_bound(mid))
+
+
+def test_validation():
+    net = MLP.init(2, [4, 4], seed=0)
+    with pytest.raises(TypeError, match="lipnb.MLP"):
+        cd.certify_mlp(lipnb.TwoLayerNet.init(2, 4))
+    with pytest.raises(ValueError, match="method"):
+        cd.certify_mlp(net, method="exact")
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        cd.certify_mlp(net, method="product", solver="SCS")
+    with pytest.raises(ValueError, match="single network"):
+        cd.lipsdp(MLP.init(2, [4], seed=0, ensemble=2))
+    with pytest.raises(ValueError, match="points must have shape"):
+        cd.lower_bound(net, points=np.zeros((3, 5)))
+    with pytest.raises(ValueError, match="solver"):
+        cd.eclipse(net, solver="NOPE")
