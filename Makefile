@@ -14,11 +14,12 @@ NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 NB_ENV := MPLBACKEND=Agg PYTHONHASHSEED=0
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test book execute clean
+.PHONY: help venv test book check-html execute clean
 
 help:
 	@echo "make book     build the HTML book into _build/html (every warning is an error)"
 	@echo "make test     unit tests and strict nbval on every notebook in chapters/"
+	@echo "make check-html  build the book, then check its links and (with chromium) the static figure"
 	@echo "make execute  re-run every chapters/*.ipynb in place, keeping widget state"
 	@echo "make venv     only set up $(VENV) from requirements-lock.txt"
 	@echo "make clean    remove _build"
@@ -40,6 +41,12 @@ test: $(STAMP)
 # unchanged page would not be reported again and the build would pass.
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --all --warningiserror --keep-going
+
+# The built HTML: internal links and anchors resolve (external ones are listed), every toc page
+# exists, and in headless Chromium (Debian's chromium, when installed) the static decay-grid slider
+# changes the plotted data.
+check-html: book
+	LIPNB_BOOK_HTML=$(CURDIR)/_build/html $(BIN)/python -m pytest tests/test_links.py tests/test_static_figure.py -p no:cacheprovider -rs
 
 # JUPYTER_PREFER_ENV_PATH: the "python3" kernel is the venv's, even when the user
 # has a kernel of that name in ~/.local/share/jupyter. record_timing=False keeps
