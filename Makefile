@@ -14,12 +14,13 @@ NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 NB_ENV := MPLBACKEND=Agg PYTHONHASHSEED=0
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test book check-html execute clean
+.PHONY: help venv test book check-html check-determinism execute clean
 
 help:
 	@echo "make book     build the HTML book into _build/html (every warning is an error)"
 	@echo "make test     unit tests and strict nbval on every notebook in chapters/"
 	@echo "make check-html  build the book, then check its links and (with chromium) the static figure"
+	@echo "make check-determinism  execute every chapter twice and diff the text outputs"
 	@echo "make execute  re-run every chapters/*.ipynb in place, keeping widget state"
 	@echo "make venv     only set up $(VENV) from requirements-lock.txt"
 	@echo "make clean    remove _build"
@@ -47,6 +48,10 @@ book: $(STAMP)
 # changes the plotted data.
 check-html: book
 	LIPNB_BOOK_HTML=$(CURDIR)/_build/html $(BIN)/python -m pytest tests/test_links.py tests/test_static_figure.py -p no:cacheprovider -rs
+
+# Two fresh executions of every chapter must print the same text (see tests/test_determinism.py).
+check-determinism: $(STAMP)
+	JUPYTER_PREFER_ENV_PATH=1 LIPNB_DETERMINISM=1 $(NB_ENV) $(BIN)/python -m pytest tests/test_determinism.py -p no:cacheprovider
 
 # JUPYTER_PREFER_ENV_PATH: the "python3" kernel is the venv's, even when the user
 # has a kernel of that name in ~/.local/share/jupyter. record_timing=False keeps
