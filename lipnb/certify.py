@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -829,6 +830,14 @@ _METHOD_KW = {
 }
 
 
+def check_keywords(fname: str, method: str, kw: dict[str, Any], allowed: Sequence[str]) -> None:
+    """``TypeError`` naming the keyword arguments that ``method`` does not take."""
+    unknown = sorted(set(kw) - set(allowed))
+    if unknown:
+        raise TypeError(f"{fname}(method={method!r}) got unexpected keyword argument(s) {unknown}; "
+                        f"accepted: {', '.join(allowed)}")
+
+
 def _auto(net: TwoLayerNet) -> str:
     act, d, m = net.activation, net.d, net.width
     if d == 1 and act.piecewise_linear:
@@ -863,11 +872,7 @@ def certify(net: TwoLayerNet, method: str = "auto", points: Any = None, seed: in
     if net.ensemble is not None:
         return [certify(net.member(i), method, points, seed, **kw) for i in range(net.members)]
     chosen = _auto(net) if method == "auto" else method
-    allowed = _METHOD_KW[chosen] + _LOWER_KW
-    unknown = sorted(set(kw) - set(allowed))
-    if unknown:
-        raise TypeError(f"certify(method={chosen!r}) got unexpected keyword argument(s) {unknown}; "
-                        f"accepted: {', '.join(allowed)}")
+    check_keywords("certify", chosen, kw, _METHOD_KW[chosen] + _LOWER_KW)
     lkw = {k: kw[k] for k in _LOWER_KW if k in kw}
     mkw = {k: kw[k] for k in _METHOD_KW[chosen] if k in kw}
     t0 = time.perf_counter()

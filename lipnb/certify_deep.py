@@ -50,7 +50,7 @@ import numpy as np
 import torch
 
 from ._validate import as_tensor, check_choice, check_int
-from .certify import Certificate, _check_solver
+from .certify import Certificate, _check_solver, check_keywords
 from .errors import BoundViolated
 from .mlp import MLP
 
@@ -521,11 +521,7 @@ def certify_mlp(net: MLP, method: str = "auto", points: Any = None, seed: int = 
     if net.ensemble is not None:
         return [certify_mlp(net.member(i), method, points, seed, **kw) for i in range(net.members)]
     chosen = _auto(net) if method == "auto" else method
-    allowed = _METHOD_KW[chosen] + _LOWER_KW
-    unknown = sorted(set(kw) - set(allowed))
-    if unknown:
-        raise TypeError(f"certify_mlp(method={chosen!r}) got unexpected keyword argument(s) {unknown}; "
-                        f"accepted: {', '.join(allowed)}")
+    check_keywords("certify_mlp", chosen, kw, _METHOD_KW[chosen] + _LOWER_KW)
     t0 = time.perf_counter()
     details: dict[str, Any] = {"requested": method, "product": product_bound(net)}
     if chosen == "product":
