@@ -85,8 +85,8 @@ class Activation:
         and σ'(z) is written into ``d_out`` (same shape and dtype as ``z``)."""
         name = self.name
         if name == "relu":
-            torch.gt(z, 0, out=d_out)
-            return z.clamp_min_(0), d_out
+            h = z.clamp_min_(0)
+            return h, torch.sign(h, out=d_out)  # h ≥ 0, so sign(h) = 1[z > 0]
         if name == "leaky_relu":
             torch.gt(z, 0, out=d_out)
             d_out.mul_(1.0 - self.negative_slope).add_(self.negative_slope)

@@ -310,26 +310,23 @@ class TwoLayerNet:
     def _loss_grad(self, x1: torch.Tensor, x1T: torch.Tensor, y: torch.Tensor, lo: Loss,
                    work: tuple[torch.Tensor, torch.Tensor] | None = None
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The risk and the gradients (∇W = [∇A | ∇a], ∇B, ∇b), all members at once.
+        """The risk and the gradients (∇W = [∇A | ∇a], ∇B, ∇b) of every member.
 
-        Works in the layout (E, m, N) so that both first-layer products are single 2-D GEMMs, and in two
-        reusable (E·m, N) buffers ``work`` (fresh large allocations each step cost more than the math).
+        Works in the layout (E, m, N) so that both first-layer products are single 2-D GEMMs, in two
+        reusable buffers ``work`` (fresh large allocations each step cost more than the math), and in
+        blocks of members whose (m, N) arrays together stay within ``_BLOCK_ELEMENTS``: the elementwise
+        passes are memory-bound, and a block that fits in the CPU's cache runs them markedly faster.
         """
         E, m, d1 = self._W.shape
         n = x1.shape[0]
+        per_block = max(1, min(E, _BLOCK_ELEMENTS // (m * n)))
         if work is None:
-            work = (torch.empty(E * m, n, dtype=self.dtype, device=self.device),
-                    torch.empty(E * m, n, dtype=self.dtype, device=self.device))
-        z = torch.mm(self._W.view(E * m, d1), x1T, out=work[0]).view(E, m, n)
-        h, s = self.activation.value_and_derivative_(z, work[1].view(E, m, n))
-        pred = torch.bmm(self._B[:, None, :], h)[:, 0, :] + self._b[:, None]
-        r = pred - y
-        value = lo.from_residual(r)
-        g = lo.residual_gradient(r)  # (E, N)
-        gB = torch.bmm(h, g[:, :, None])[..., 0]  # (E, m)
-        gz = s.mul_(self._B[:, :, None]).mul_(g[:, None, :])  # (E, m, N): g_n B_i σ'(z_in)
-        gW = torch.mm(gz.view(E * m, n), x1).view(E, m, d1)
-        return value, gW, gB, g.sum(dim=-1)
+            work = _workspace(per_block, m, n, self.dtype, self.device)
+        if per_block >= E:
+            return _loss_grad_block(self._W, self._B, self._b, self.activation, x1, x1T, y, lo, work)
+        parts = [_loss_grad_block(self._W[i:i + per_block], self._B[i:i + per_block], self._b[i:i + per_block],
+                                  self.activation, x1, x1T, y, lo, work) for i in range(0, E, per_block)]
+        return tuple(torch.cat(p) for p in zip(*parts))  # type: ignore[return-value]
 
     def _risk(self, x1T: torch.Tensor, y: torch.Tensor, lo: Loss) -> torch.Tensor:
         """The risk R(θ) of every member on the data x1ᵀ = [x | 1]ᵀ (no gradient)."""
@@ -357,6 +354,35 @@ class TwoLayerNet:
             net[2].weight.copy_(self._B[i][None, :])
             net[2].bias.copy_(self._b[i].reshape(1))
         return net
+
+
+_BLOCK_ELEMENTS = 1 << 18  # 2 MiB of float64 per (m, N) work array: a size that stays in cache
+
+
+def _workspace(members: int, m: int, n: int, dtype: torch.dtype, device: torch.device
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two (members·m, N) buffers of :func:`_loss_grad_block`."""
+    return (torch.empty(members * m, n, dtype=dtype, device=device),
+            torch.empty(members * m, n, dtype=dtype, device=device))
+
+
+def _loss_grad_block(W: torch.Tensor, B: torch.Tensor, b: torch.Tensor, act: Activation, x1: torch.Tensor,
+                     x1T: torch.Tensor, y: torch.Tensor, lo: Loss, work: tuple[torch.Tensor, torch.Tensor]
+                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Risk and gradients of the members W (E, m, d+1), B (E, m), b (E,), in the buffers ``work``."""
+    E, m, d1 = W.shape
+    n = x1.shape[0]
+    z = torch.mm(W.reshape(E * m, d1), x1T, out=work[0][: E * m]).view(E, m, n)
+    h, s = act.value_and_derivative_(z, work[1][: E * m].view(E, m, n))
+    pred = torch.bmm(B[:, None, :], h)[:, 0, :] + b[:, None]
+    r = pred - y
+    value = lo.from_residual(r)
+    g = lo.residual_gradient(r)  # (E, N)
+    gB = torch.bmm(h, g[:, :, None])[..., 0]  # (E, m)
+    gz = s.mul_(B[:, :, None]).mul_(g[:, None, :])  # (E, m, N): g_n B_i σ'(z_in)
+    # [x | 1]ᵀ Gᵀ, a product with a wide output, runs about twice as fast as the narrow G [x | 1].
+    gW = torch.mm(x1T, gz.view(E * m, n).T).T.reshape(E, m, d1)
+    return value, gW, gB, g.sum(dim=-1)
 
 
 def _augment(x: torch.Tensor) -> torch.Tensor:
