@@ -5,7 +5,7 @@ via Gradient Descent Learning Rate Constraints* (Sung, Kratsios, Forman; arXiv 2
 Data flows one way: data → nets/losses/schedules → train → certify/theory → plots/widgets.
 """
 
-from . import certify, data, notebook, plots, schedules, theory
+from . import certify, data, notebook, plots, schedules, sweep, theory
 from .certify import Certificate
 from .activations import ACTIVATIONS, Activation, activation
 from .errors import BoundViolated, LipnbError, TrainingDiverged
@@ -39,5 +39,6 @@ __all__ = [
     "notebook",
     "plots",
     "schedules",
+    "sweep",
     "theory",
 ]
