@@ -8,7 +8,8 @@ twice, a few minutes on 2 cores).
 Sanitization, and why it hides no real difference: images (PNG) are not compared — their pixels are
 a rendering of numbers that are printed in the same chapter and compared there; cells tagged
 ``nbval-ignore-output`` (the live widget and the plotly grid, whose embedded ids are random) are not
-compared — their numbers are printed by ordinary cells next to them; the Colab cell (``nbval-skip``)
+compared — their numbers are printed by ordinary cells next to them; a cell's stdout is compared as one text
+(a print may reach the notebook in several chunks, split differently from run to run); the Colab cell (``nbval-skip``)
 does nothing outside Colab. Every other text output (stdout, text/plain, text/html) must be identical.
 """
 
@@ -33,15 +34,17 @@ def _texts(nb: nbformat.NotebookNode) -> list[tuple[int, str]]:
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or SKIP_TAGS & set(cell.metadata.get("tags", [])):
             continue
+        streams: dict[str, str] = {}
         for o in cell.outputs:
-            if o.output_type == "stream":
-                out.append((i, f"{o.name}: {o.text}"))
+            if o.output_type == "stream":  # a print may arrive in several chunks: compare the whole stream
+                streams[o.name] = streams.get(o.name, "") + o.text
             elif o.output_type in ("execute_result", "display_data"):
                 for mime in ("text/plain", "text/html", "text/markdown"):
                     if mime in o.get("data", {}):
                         out.append((i, f"{mime}: {o.data[mime]}"))
             elif o.output_type == "error":
                 out.append((i, f"error: {o.ename}: {o.evalue}"))
+        out.extend((i, f"{name}: {text}") for name, text in sorted(streams.items()))
     return out
 
 
