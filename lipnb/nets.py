@@ -322,6 +322,9 @@ class TwoLayerNet:
         per_block = max(1, min(E, _BLOCK_ELEMENTS // (m * n)))
         if work is None:
             work = _workspace(per_block, m, n, self.dtype, self.device)
+        if self.activation.piecewise_linear:
+            return _loss_grad_homogeneous(self._W, self._B, self._b, self.activation.negative_slope, x1, x1T, y,
+                                          lo, work[0], per_block)
         if per_block >= E:
             return _loss_grad_block(self._W, self._B, self._b, self.activation, x1, x1T, y, lo, work)
         parts = [_loss_grad_block(self._W[i:i + per_block], self._B[i:i + per_block], self._b[i:i + per_block],
@@ -383,6 +386,40 @@ def _loss_grad_block(W: torch.Tensor, B: torch.Tensor, b: torch.Tensor, act: Act
     # [x | 1]ᵀ Gᵀ, a product with a wide output, runs about twice as fast as the narrow G [x | 1].
     gW = torch.mm(x1T, gz.view(E * m, n).T).T.reshape(E, m, d1)
     return value, gW, gB, g.sum(dim=-1)
+
+
+def _loss_grad_homogeneous(W: torch.Tensor, B: torch.Tensor, b: torch.Tensor, beta: float, x1: torch.Tensor,
+                           x1T: torch.Tensor, y: torch.Tensor, lo: Loss, work: torch.Tensor, per_block: int
+                           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Risk and gradients for ReLU and leaky ReLU, with one (E, m, N) array instead of three.
+
+    These σ are positively homogeneous, σ(z) = σ'(z) z, so with the slope pattern S_in = σ'(z_in) and
+    w_i = [A_i | a_i]:  f(x_n) = Σ_i B_i S_in (w_i · [x_n | 1]) + b = [x_n | 1] · ((B ⊙ W)ᵀ S)_n + b, and
+    with g = ∂R/∂f and Q = S (g ⊙ [x | 1]) (shape (m, d+1)):  ∇W = B ⊙ Q,  ∇B_i = w_i · Q_i.
+    After the pre-activations only S is computed elementwise (in place); the rest is two matrix products
+    that read S once each: about five passes over the (m, N) array instead of about eleven, the same
+    numbers up to rounding in another order of summation (tested against autograd). Members are taken in
+    blocks of ``per_block`` whose S fits in ``work``; the small per-unit products run once for all.
+    """
+    E, m, d1 = W.shape
+    n = x1.shape[0]
+    BWt = (W * B[:, :, None]).transpose(1, 2).contiguous()  # (E, d+1, m)
+    Q = torch.empty_like(W)
+    values, gs = [], []
+    for i in range(0, E, per_block):
+        k = min(per_block, E - i)
+        S = torch.mm(W[i:i + k].reshape(k * m, d1), x1T, out=work[: k * m]).view(k, m, n).gt_(0)  # 1[z > 0]
+        if beta != 0.0:
+            S.mul_(1.0 - beta).add_(beta)
+        # (B ⊙ W)ᵀ S, with the wide (d+1, N) output: about twice as fast as Sᵀ (B ⊙ W).
+        pred = (torch.bmm(BWt[i:i + k], S) * x1T).sum(dim=1) + b[i:i + k, None]
+        r = pred - y
+        values.append(lo.from_residual(r))
+        g = lo.residual_gradient(r)  # (k, N)
+        gs.append(g)
+        torch.bmm(S, g[:, :, None] * x1, out=Q[i:i + k])
+    value, g = (values[0], gs[0]) if len(values) == 1 else (torch.cat(values), torch.cat(gs))
+    return value, Q * B[:, :, None], (Q * W).sum(dim=-1), g.sum(dim=-1)
 
 
 def _augment(x: torch.Tensor) -> torch.Tensor:

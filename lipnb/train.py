@@ -286,21 +286,21 @@ def train(
     work = _workspace(max(1, min(E, _BLOCK_ELEMENTS // (net.width * nb))), net.width, nb, dt, dev)
     gen = torch.Generator(device="cpu").manual_seed(batch_seed)
     velocity = (torch.zeros_like(W), torch.zeros_like(Bv), torch.zeros_like(bv)) if mu > 0 else None
+    # The learning rate of each column of W = [A | a]: column j < d belongs to A, column d to a.
+    to_w = torch.tensor([0] * d + [1], device=dev)
+    lrW_table = None if caps is not None else base.index_select(2, to_w)  # (T + 1, E, d + 1)
     logged = list(range(0, steps, log_every)) + [steps]
     L = len(logged)
-    rec = {
-        "loss": torch.empty(L, E, dtype=dt, device=dev),
-        "lr": torch.empty(L, E, 4, dtype=dt, device=dev),
-        "grad": torch.empty(L, E, 4, dtype=dt, device=dev),
-        "step": torch.empty(L, E, 4, dtype=dt, device=dev),
-        "path": torch.empty(L, E, 4, dtype=dt, device=dev),
-        "norms": torch.empty(L, E, len(NORM_KEYS), dtype=dt, device=dev),
-    }
+    # One row per logged step: the loss, then α^g, ‖∇_g R‖, the step lengths and the path lengths P^g_t
+    # (4 groups each). The parameter norms are kept as the Gram matrix Wᵀ W (which holds ‖A‖_op², ‖A‖_F²
+    # and ‖a‖²) plus ‖B‖ and b, and turned into norms once, after the run (one batched eigvalsh).
+    rows = torch.empty(L, E, 17, dtype=dt, device=dev)
+    grams = torch.empty(L, E, d + 1, d + 1, dtype=dt, device=dev)
+    outer = torch.empty(L, E, 2, dtype=dt, device=dev)
     path = torch.zeros(E, 4, dtype=dt, device=dev)
-    last_finite = torch.full((E,), float("nan"), dtype=dt, device=dev)
-    first_bad = torch.full((E,), -1, dtype=torch.long, device=dev)
-    lrW = torch.empty(E, 1, d + 1, dtype=dt, device=dev)
-    check_every = min(log_every, 64)
+    # Divergence is looked for every CHECK steps in a ring of the last CHECK losses (no per-step sync).
+    ring = torch.empty(_CHECK, E, dtype=dt, device=dev)
+    previous = torch.full((E,), float("nan"), dtype=dt, device=dev)  # the losses just before the ring
     li = 0
     bar = tqdm(total=steps, disable=not progress, desc="GD", leave=False)
     try:
@@ -318,7 +318,7 @@ def train(
                 velocity[0].mul_(mu).add_(gW)
                 velocity[1].mul_(mu).add_(gB)
                 velocity[2].mul_(mu).add_(gb)
-                gW, gB, gb = (v.clone() for v in velocity)
+                gW, gB, gb = velocity
                 dn = _group_norms(gW, gB, gb, d)
             else:
                 dn = gn
@@ -327,27 +327,22 @@ def train(
                 total = torch.linalg.vector_norm(dn, dim=-1, keepdim=True)
                 lr = torch.minimum(lr, caps[t] / total)
             step_len = lr * dn
-            bad = ~torch.isfinite(value)
-            first_bad = torch.where(bad & (first_bad < 0), torch.full_like(first_bad, t), first_bad)
-            last_finite = torch.where(bad | (first_bad >= 0), last_finite, value)
+            ring[t % _CHECK] = value
             if li < L and logged[li] == t:
-                rec["loss"][li] = value
-                rec["lr"][li] = lr
-                rec["grad"][li] = gn
-                rec["step"][li] = step_len
-                rec["path"][li] = path
-                rec["norms"][li] = torch.stack(list(_norms(W[..., :d], W[..., d], Bv, bv).values()), dim=-1)
+                torch.cat([value[:, None], lr, gn, step_len, path], dim=1, out=rows[li])
+                torch.bmm(W.transpose(1, 2), W, out=grams[li])
+                outer[li, :, 0] = torch.linalg.vector_norm(Bv, dim=-1)
+                outer[li, :, 1] = bv
                 li += 1
-            if t % check_every == 0 or t == steps:
-                _raise_if_diverged(first_bad, last_finite)
+            if t % _CHECK == _CHECK - 1 or t == steps:
+                _raise_if_diverged_ring(ring, t, previous)
             if t == steps:
                 break
             path.add_(step_len)
-            lrW[:, 0, :d] = lr[:, 0:1]
-            lrW[:, 0, d] = lr[:, 1]
-            W.sub_(gW.mul_(lrW))
-            Bv.sub_(gB.mul_(lr[:, 2, None]))
-            bv.sub_(gb.mul_(lr[:, 3]))
+            lrW = lrW_table[t] if lrW_table is not None else lr.index_select(1, to_w)
+            W.addcmul_(gW, lrW[:, None, :], value=-1.0)
+            Bv.addcmul_(gB, lr[:, 2:3], value=-1.0)
+            bv.addcmul_(gb, lr[:, 3], value=-1.0)
             if progress and (t + 1) % 100 == 0:
                 bar.update(100)
     finally:
@@ -356,10 +351,30 @@ def train(
         if not bool(torch.isfinite(v).all()):
             raise TrainingDiverged(steps, int((~torch.isfinite(v)).flatten(1).any(1).nonzero()[0, 0]),
                                    float("nan"), f"(parameter group {name})")
-    history = _history(net, rec, logged, lo, xt, per_member, log_every)
+    history = _history(net, rows, grams, outer, logged, lo, xt, per_member, log_every)
     history.batch_size = batch_size
     history.momentum = mu
     return net, history
+
+
+_CHECK = 64  # steps between two looks for a non-finite loss
+
+
+def _raise_if_diverged_ring(ring: torch.Tensor, t: int, previous: torch.Tensor) -> None:
+    """Raise :class:`TrainingDiverged` if a loss in the ring (steps t − t % CHECK … t) is not finite.
+
+    ``previous`` holds each member's loss at the step before the ring; it is updated for the next ring.
+    """
+    filled = ring[: t % _CHECK + 1]
+    finite = torch.isfinite(filled)
+    if bool(finite.all()):
+        previous.copy_(filled[-1])
+        return
+    bad_rows = (~finite).any(dim=1).nonzero()[:, 0]
+    row = int(bad_rows[0])
+    member = int((~finite[row]).nonzero()[0, 0])
+    last = float(previous[member] if row == 0 else filled[row - 1, member])
+    raise TrainingDiverged(t - t % _CHECK + row, member, last)
 
 
 def _group_norms(gW: torch.Tensor, gB: torch.Tensor, gb: torch.Tensor, d: int) -> torch.Tensor:
@@ -377,26 +392,38 @@ def _raise_if_diverged(first_bad: torch.Tensor, last_finite: torch.Tensor) -> No
         raise TrainingDiverged(int(first_bad[member]), member, float(last_finite[member]))
 
 
-def _history(net: TwoLayerNet, rec: dict[str, torch.Tensor], logged: list[int], lo: Loss, x: torch.Tensor,
-             per_member: list[dict[str, Schedule]], log_every: int) -> History:
+def _history(net: TwoLayerNet, rows: torch.Tensor, grams: torch.Tensor, outer: torch.Tensor, logged: list[int],
+             lo: Loss, x: torch.Tensor, per_member: list[dict[str, Schedule]], log_every: int) -> History:
     single = net.ensemble is None
+    d = net.d
 
     def out(t: torch.Tensor) -> np.ndarray:
         arr = t.detach().cpu().numpy()
         return arr[:, 0] if single else arr
 
-    lr = {g: out(rec["lr"][..., j]) for j, g in enumerate(GROUPS)}
-    grad = {g: out(rec["grad"][..., j]) for j, g in enumerate(GROUPS)}
-    norms = {k: out(rec["norms"][..., j]) for j, k in enumerate(NORM_KEYS)}
+    gram_A = grams[..., :d, :d]
+    fro_sq = torch.diagonal(gram_A, dim1=-2, dim2=-1).sum(dim=-1)
+    # ‖A‖_op² is the top eigenvalue of AᵀA. A Gram matrix that overflowed (entries above ~1e154) has no
+    # finite eigenvalue to give: its norms are recorded as inf, an upper bound, never as NaN.
+    finite = torch.isfinite(gram_A).flatten(-2).all(dim=-1)
+    top = torch.linalg.eigvalsh(torch.where(finite[..., None, None], gram_A, torch.zeros_like(gram_A)))[..., -1]
+    A_op = torch.where(finite, top.clamp_min(0).sqrt(), torch.full_like(top, float("inf")))
+    A_op = torch.minimum(A_op, fro_sq.sqrt())  # ‖A‖_op ≤ ‖A‖_F; equality for d = 1, where rounding may differ
+    norms = {
+        "A_op": out(A_op), "A_fro": out(fro_sq.sqrt()), "a": out(grams[..., d, d].clamp_min(0).sqrt()),
+        "B": out(outer[..., 0]), "b": out(outer[..., 1].abs()),
+    }
+    lr = {g: out(rows[..., 1 + j]) for j, g in enumerate(GROUPS)}
+    grad = {g: out(rows[..., 5 + j]) for j, g in enumerate(GROUPS)}
     L_sigma = net.activation.lipschitz
     return History(
         steps=np.asarray(logged, dtype=np.int64),
-        loss=out(rec["loss"]),
+        loss=out(rows[..., 0]),
         lr=lr,
         grad_norm=grad,
-        grad_norm_total=out(torch.linalg.vector_norm(rec["grad"], dim=-1)),
-        step_length={g: out(rec["step"][..., j]) for j, g in enumerate(GROUPS)},
-        path_length={g: out(rec["path"][..., j]) for j, g in enumerate(GROUPS)},
+        grad_norm_total=out(torch.linalg.vector_norm(rows[..., 5:9], dim=-1)),
+        step_length={g: out(rows[..., 9 + j]) for j, g in enumerate(GROUPS)},
+        path_length={g: out(rows[..., 13 + j]) for j, g in enumerate(GROUPS)},
         norms=norms,
         lip_product=L_sigma * norms["B"] * norms["A_op"],
         loss_name=lo.name,
