@@ -11,7 +11,19 @@ STAMP := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 # The environment the notebooks run in, the same for `make execute` (which writes
 # the outputs) and `make test` (which compares against them).
-NB_ENV := MPLBACKEND=Agg PYTHONHASHSEED=0
+# The numerical libraries pick their kernels by the CPU they find, and kernels for
+# different instruction sets round differently in the last bit; over thousands of GD
+# steps that reaches the printed digits (seen: stored outputs made on an AMD EPYC
+# failed on an Intel Xeon). So every library is pinned to a code path that both
+# vendors' x86-64 CPUs with AVX2 run bit for bit alike:
+#   MKL_CBWR=COMPATIBLE    torch's BLAS/LAPACK/vector math (MKL): the SSE2 branch, the
+#                          only reproducible branch MKL offers on non-Intel CPUs
+#   ATEN_CPU_CAPABILITY    torch's own vectorized kernels: the AVX2 versions, not AVX-512
+#   OPENBLAS_CORETYPE      NumPy's and SciPy's OpenBLAS: the Haswell (AVX2) kernels
+#   NPY_DISABLE_CPU_FEATURES  NumPy's own AVX-512 loops (silently ignored where absent)
+# The pins cost about a third more time in training; benchmarks/ runs without them.
+NB_ENV := MPLBACKEND=Agg PYTHONHASHSEED=0 MKL_CBWR=COMPATIBLE ATEN_CPU_CAPABILITY=avx2 \
+	OPENBLAS_CORETYPE=Haswell NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR"
 
 .DEFAULT_GOAL := help
 .PHONY: help venv test book check-html check-determinism execute clean
