@@ -350,7 +350,7 @@ def exact_1d(net: TwoLayerNet) -> Certificate:
     (1−β) B_i |A_i| (unit i switches on if A_i > 0, off if A_i < 0). Sorting the breakpoints and
     grouping coincident ones gives every piece's slope; Lip = max |slope|, attained inside the steepest
     piece, whose midpoint (or a point on the outer ray) is the witness. Exact in exact arithmetic; the
-    rounding of the running sums is below ``details["rounding_bound"]``.
+    rounding of the running sums is below ``details["rounding_bound"]``, which ``upper`` includes.
     """
     net = _check_net(net, "exact_1d")
     beta = _require_pl(net, "exact_1d", 1)
@@ -380,7 +380,9 @@ def exact_1d(net: TwoLayerNet) -> Certificate:
     lower = float(np.linalg.norm(_pl_gradient(A2, a, B, beta, witness[None, :])[0]))
     rounding = 2.0 * (A.size + 2) * _EPS * (float(np.abs(c).sum()) + abs(s0))
     exact = abs(upper - lower) <= _EXACT_RTOL * upper + rounding
-    return Certificate(lower, max(upper, lower), "exact_1d", bool(exact), witness,
+    # The running sums carry rounding errors: the certified upper bound includes their bound, so that no
+    # gradient evaluated in floating point anywhere (a lower bound) can exceed it.
+    return Certificate(lower, max(upper, lower) + rounding, "exact_1d", bool(exact), witness,
                        {"pieces": int(slopes.size), "breakpoints": int(breaks.size), "rounding_bound": rounding})
 
 
@@ -502,9 +504,11 @@ def exact_2d(net: TwoLayerNet, max_width: int = 8192) -> Certificate:
     eps = 0.5 * min(dist, max(1.0, float(np.abs(q).max())))
     witness = q + side * eps * N[line]
     lower = float(np.linalg.norm(_pl_gradient(A, a, B, beta, witness[None])[0]))
-    exact = abs(upper - lower) <= _EXACT_RTOL * max(upper, 1e-300)
-    return Certificate(lower, max(upper, lower), "exact_2d", bool(exact), witness,
-                       {"lines": K, "edges": edges})
+    # Each cell's gradient is a sum of at most m + 1 terms B_i A_i: bound its rounding as in exact_1d.
+    rounding = 2.0 * (A.shape[0] + 2) * _EPS * (float(np.abs(c).sum()) + float(np.abs(base).sum()))
+    exact = abs(upper - lower) <= _EXACT_RTOL * max(upper, 1e-300) + rounding
+    return Certificate(lower, max(upper, lower) + rounding, "exact_2d", bool(exact), witness,
+                       {"lines": K, "edges": edges, "rounding_bound": rounding})
 
 
 # ---------------------------------------------------------------------------------------------- smooth, d = 1
