@@ -21,9 +21,11 @@ NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 #   ATEN_CPU_CAPABILITY    torch's own vectorized kernels: the AVX2 versions, not AVX-512
 #   OPENBLAS_CORETYPE      NumPy's and SciPy's OpenBLAS: the Haswell (AVX2) kernels
 #   NPY_DISABLE_CPU_FEATURES  NumPy's own AVX-512 loops (silently ignored where absent)
+#   OPENBLAS_NUM_THREADS=1 a threaded BLAS reduction sums in an order that depends on the
+#                          core count (torch's threads are fixed by lipnb.notebook.setup)
 # The pins cost about a third more time in training; benchmarks/ runs without them.
 NB_ENV := MPLBACKEND=Agg PYTHONHASHSEED=0 MKL_CBWR=COMPATIBLE ATEN_CPU_CAPABILITY=avx2 \
-	OPENBLAS_CORETYPE=Haswell NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR"
+	OPENBLAS_CORETYPE=Haswell OPENBLAS_NUM_THREADS=1 NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR"
 
 .DEFAULT_GOAL := help
 .PHONY: help venv test book check-html check-determinism execute clean
