@@ -7,6 +7,10 @@ PYTHON ?= python3
 VENV ?= .venv
 
 BIN := $(VENV)/bin
+# pytest-xdist workers. Each notebook kernel and each test uses one torch thread, so tests run side by
+# side, one per core (--dist loadfile keeps a notebook's cells together in one kernel); at most 4, since
+# every worker holds its own torch.
+JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
 STAMP := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 # The environment the notebooks run in, the same for `make execute` (which writes
@@ -50,7 +54,8 @@ $(STAMP): requirements-lock.txt pyproject.toml
 	touch $@
 
 test: $(STAMP)
-	$(NB_ENV) $(BIN)/python -m pytest tests chapters --nbval --nbval-current-env -p no:cacheprovider
+	$(NB_ENV) $(BIN)/python -m pytest tests chapters --nbval --nbval-current-env -p no:cacheprovider \
+		-n $(JOBS) --dist loadfile
 
 # --all: an incremental build only re-reads changed pages, so a warning from an
 # unchanged page would not be reported again and the build would pass.
@@ -65,7 +70,8 @@ check-html: book
 
 # Two fresh executions of every chapter must print the same text (see tests/test_determinism.py).
 check-determinism: $(STAMP)
-	JUPYTER_PREFER_ENV_PATH=1 LIPNB_DETERMINISM=1 $(NB_ENV) $(BIN)/python -m pytest tests/test_determinism.py -p no:cacheprovider
+	JUPYTER_PREFER_ENV_PATH=1 LIPNB_DETERMINISM=1 $(NB_ENV) $(BIN)/python -m pytest tests/test_determinism.py -p no:cacheprovider \
+		-n $(JOBS) --dist load
 
 # JUPYTER_PREFER_ENV_PATH: the "python3" kernel is the venv's, even when the user
 # has a kernel of that name in ~/.local/share/jupyter. record_timing=False keeps
