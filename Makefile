@@ -12,6 +12,9 @@ BIN := $(VENV)/bin
 # every worker holds its own torch.
 JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
 STAMP := $(VENV)/.installed
+# The checks of the built book (`make check-html`) and where the browser check saves its screenshots.
+HTML_CHECKS := tests/test_links.py tests/test_static_figure.py tests/test_book_pages.py
+SCREENSHOTS ?= $(CURDIR)/artifacts/screenshots
 NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 # The environment the notebooks run in, the same for `make execute` (which writes
 # the outputs) and `make test` (which compares against them).
@@ -36,13 +39,13 @@ NB_ENV := MPLBACKEND=Agg PYTHONHASHSEED=0 MKL_CBWR=COMPATIBLE ATEN_CPU_CAPABILIT
 
 help:
 	@echo "make book     build the HTML book into _build/html (every warning is an error)"
-	@echo "make test     unit tests and strict nbval on every notebook in chapters/"
-	@echo "make check-html  build the book, then check its links and (with chromium) the static figure"
+	@echo "make test     unit tests, strict nbval on every notebook in chapters/, then make check-html"
+	@echo "make check-html  build the book, then check its links and (with chromium) every page and the static figure"
 	@echo "make check-determinism  execute every chapter twice and diff the text outputs"
 	@echo "make execute  re-run every chapters/*.ipynb in place, keeping widget state"
 	@echo "make venv     only set up $(VENV) from requirements-lock.txt"
 	@echo "make clean    remove _build"
-	@echo "Variables: PYTHON=$(PYTHON) VENV=$(VENV)"
+	@echo "Variables: PYTHON=$(PYTHON) VENV=$(VENV) SCREENSHOTS=$(SCREENSHOTS)"
 
 venv: $(STAMP)
 
@@ -53,9 +56,12 @@ $(STAMP): requirements-lock.txt pyproject.toml
 	$(BIN)/python -m pip install --no-deps -e .
 	touch $@
 
+# Unit tests and strict nbval, then the book build and the checks of the HTML it wrote. The first run
+# leaves the HTML checks out: they would check whatever _build/html lay there before the build.
 test: $(STAMP)
 	$(NB_ENV) $(BIN)/python -m pytest tests chapters --nbval --nbval-current-env -p no:cacheprovider \
-		-n $(JOBS) --dist loadfile
+		-n $(JOBS) --dist loadfile $(addprefix --ignore=,$(HTML_CHECKS))
+	$(MAKE) --no-print-directory check-html
 
 # --all: an incremental build only re-reads changed pages, so a warning from an
 # unchanged page would not be reported again and the build would pass.
@@ -63,10 +69,13 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . --all --warningiserror --keep-going
 
 # The built HTML: internal links and anchors resolve (external ones are listed), every toc page
-# exists, and in headless Chromium (Debian's chromium, when installed) the static decay-grid slider
-# changes the plotted data.
+# exists, and in headless Chromium (Debian's chromium, when installed) every page loads with no
+# console error and nothing from other hosts, with its math, images, widgets and theorem boxes
+# (a full-page screenshot of each goes to $(SCREENSHOTS)), and the static decay-grid slider changes
+# the plotted data.
 check-html: book
-	LIPNB_BOOK_HTML=$(CURDIR)/_build/html $(BIN)/python -m pytest tests/test_links.py tests/test_static_figure.py -p no:cacheprovider -rs
+	LIPNB_BOOK_HTML=$(CURDIR)/_build/html LIPNB_SCREENSHOTS=$(SCREENSHOTS) \
+		$(BIN)/python -m pytest $(HTML_CHECKS) -p no:cacheprovider -rs
 
 # Two fresh executions of every chapter must print the same text (see tests/test_determinism.py).
 check-determinism: $(STAMP)
