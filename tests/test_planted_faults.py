@@ -105,6 +105,8 @@ def test_the_unplanted_copy_passes(tmp_path):
 def test_a_broken_cross_reference_fails_the_book_build(tmp_path):
     for name in ("_config.yml", "references.bib"):
         shutil.copy(ROOT / name, tmp_path / name)
+    for name in ("_ext", "_assets"):  # the local extension and the static files that _config.yml names
+        shutil.copytree(ROOT / name, tmp_path / name)
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: page\n")
     (tmp_path / "intro.md").write_text("# Intro\n\nA page.\n")
     (tmp_path / "page.md").write_text("# Page\n\nSee {prf:ref}`thm-that-does-not-exist`.\n")
