@@ -113,7 +113,11 @@ _MATH = """() => {
     errors: [...document.querySelectorAll('mjx-merror')].map(e => {
       const message = e.getAttribute('data-mjx-error') || e.textContent;
       return message + ' in ' + (tex.get(e.closest('mjx-container')) || '(TeX unknown)');
-    }),
+    }).concat(
+      // An undefined macro is no error node: MathJax's noundefined extension draws its name in red.
+      [...document.querySelectorAll('mjx-container [style*="color: red"]')].map(e =>
+        // (CHTML draws glyphs through CSS, so the node has no text: the TeX names the macro)
+        'undefined macro in ' + (tex.get(e.closest('mjx-container')) || '(TeX unknown)'))),
   };
 }"""
 _UNDRAWN_WIDGETS = """() => [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')]
@@ -315,6 +319,7 @@ PLANTED = "chapters/planted.html"
 PLANTED_FROM = "chapters/04_convergence.html"
 FAULTS = "\n".join([
     r'<p><span class="math notranslate nohighlight">\(\frac{1}\)</span></p>',  # \frac without its 2nd argument
+    r'<p><span class="math notranslate nohighlight">\(\plantedmacro x\)</span></p>',  # an undefined macro
     '<img src="../_images/planted-missing.png" alt="planted">',
     '<script>throw new Error("planted fault");</script>',
     '<script src="https://example.org/planted.js"></script>',
@@ -352,6 +357,10 @@ def _fails(check: Callable[..., None], *args) -> str:
 
 def test_planted_broken_tex_is_reported(planted):
     assert "Missing argument for \\frac" in _fails(check_math, planted)
+
+
+def test_planted_undefined_macro_is_reported(planted):
+    assert "undefined macro in \\plantedmacro" in _fails(check_math, planted)
 
 
 def test_planted_missing_image_is_reported(planted):
