@@ -44,7 +44,7 @@ help:
 	@echo "make check-determinism  execute every chapter twice and diff the text outputs"
 	@echo "make execute  re-run every chapters/*.ipynb in place, keeping widget state"
 	@echo "make venv     only set up $(VENV) from requirements-lock.txt"
-	@echo "make clean    remove _build"
+	@echo "make clean    remove _build and artifacts (the screenshots)"
 	@echo "Variables: PYTHON=$(PYTHON) VENV=$(VENV) SCREENSHOTS=$(SCREENSHOTS)"
 
 venv: $(STAMP)
@@ -93,4 +93,4 @@ execute: $(STAMP)
 		$(NOTEBOOKS)
 
 clean:
-	rm -rf _build
+	rm -rf _build artifacts
