@@ -210,8 +210,25 @@ def sequential_bound(net: MLP, multipliers: list[Any]) -> float:
     return _inflate(_chain(Ws, alpha, beta, lams) * scale, Ws)
 
 
-def _fast_lams(Ws: list[np.ndarray], alpha: float, beta: float) -> list[np.ndarray]:
-    """Λ_l = c_l I, c_l minimizing the next stage's λ_max(W_{l+1} Y_l⁻¹ W_{l+1}ᵀ) (a bounded 1-D search)."""
+# A solver's multipliers sit on the boundary of the cone, so a stage recomputed in float64 may come out
+# indefinite by a hair: shrinking that stage's Λ_l (Y_l = 2Λ_l − (α+β)² Λ_l W Z⁻¹ Wᵀ Λ_l gains definiteness
+# as Λ_l shrinks) gives multipliers that pass, and any that pass give a valid bound.
+_SHRINKS = (1.0, 1 - 1e-9, 1 - 1e-6, 1 - 1e-4, 1 - 1e-3, 0.99, 0.9, 0.5)
+
+
+def _stage_shrunk(Y: np.ndarray, W: np.ndarray, lam: np.ndarray, alpha: float, beta: float
+                  ) -> tuple[np.ndarray | None, np.ndarray]:
+    """(Y_l, the multipliers used): the first of ``lam`` × ``_SHRINKS`` whose stage is positive definite."""
+    for shrink in _SHRINKS:
+        Yn = _stage(Y, W, lam * shrink, alpha, beta)
+        if Yn is not None:
+            return Yn, lam * shrink
+    return None, lam
+
+
+def _fast_lams(Ws: list[np.ndarray], alpha: float, beta: float, search: bool = True) -> list[np.ndarray]:
+    """Λ_l = c_l I, c_l minimizing the next stage's λ_max(W_{l+1} Y_l⁻¹ W_{l+1}ᵀ) (a bounded 1-D search),
+    or with ``search=False`` ECLipsE-Fast's closed form c_l = 1/((α+β)² λ_max(W_l Y_{l−1}⁻¹ W_lᵀ))."""
     Y = np.eye(Ws[0].shape[1])
     lams = []
     ab2 = max((alpha + beta) ** 2, 1e-300)
@@ -231,8 +248,11 @@ def _fast_lams(Ws: list[np.ndarray], alpha: float, beta: float) -> list[np.ndarr
         while not math.isfinite(best) and start > -60:  # αβ < 0: Z ≻ 0 needs a small enough c
             start -= 1.0
             best = objective(start)
-        u, val = _search(objective, start - 4.0, start + 4.0)
-        c = c0 * math.exp(u if val < best else start)
+        if search:
+            u, val = _search(objective, start - 4.0, start + 4.0)
+            c = c0 * math.exp(u if val < best else start)
+        else:
+            c = c0 * math.exp(start)
         Yn = _stage(Y, W, np.full(n, c), alpha, beta)
         if Yn is None:
             return [np.zeros(W.shape[0]) for W in Ws[:-1]]  # leads to inf: no valid multipliers found
@@ -247,13 +267,15 @@ def eclipse_fast(net: MLP) -> float:
 
     Each c_l is found by a bounded search on log c_l started at ECLipsE-Fast's closed form
     c = 1/((α+β)² λ_max(W_l Y_{l−1}⁻¹ W_lᵀ)), minimizing the next stage's λ_max(W_{l+1} Y_l⁻¹ W_{l+1}ᵀ)
-    relative to λ_max(Y_l). Cost: a few dozen n_l × n_l factorizations per layer.
+    relative to λ_max(Y_l). That search is greedy (one layer ahead), so it can end above the closed
+    form's own chain (seen on trained tanh networks): both chains are evaluated and the smaller bound is
+    returned, never looser than ECLipsE-Fast. Cost: a few dozen n_l × n_l factorizations per layer.
     """
     net = _check_net(net, "eclipse_fast")
     Ws, scale, alpha, beta = _normalized(net)
     if scale == 0.0:
         return 0.0
-    value = _chain(Ws, alpha, beta, _fast_lams(Ws, alpha, beta)) * scale
+    value = min(_chain(Ws, alpha, beta, _fast_lams(Ws, alpha, beta, search)) for search in (True, False)) * scale
     return _inflate(value, Ws)
 
 
@@ -307,12 +329,7 @@ def _eclipse_lams(Ws: list[np.ndarray], alpha: float, beta: float, solver: str) 
         if v is not None and np.all(np.isfinite(v)):
             v = np.clip(np.asarray(v, dtype=np.float64), 0.0, None)
             v = np.maximum(v, 1e-9 * max(float(v.max()), 1e-300))  # Y_l ≻ 0 needs every λ_j > 0
-            # the optimum sits on the boundary of the cone: shrink slightly until the stage is strictly PD
-            for shrink in (1.0, 1 - 1e-9, 1 - 1e-6, 1 - 1e-3, 0.9, 0.5):
-                Yn = _stage(Y, W, v * shrink, alpha, beta)
-                if Yn is not None:
-                    v = v * shrink
-                    break
+            Yn, v = _stage_shrunk(Y, W, v, alpha, beta)
         if Yn is None:  # the solver failed: fall back on the scalar multiplier for this stage
             fast = fast or _fast_lams(Ws, alpha, beta)
             v = np.full(n, float(fast[l][0]))
@@ -352,7 +369,8 @@ def lipsdp(net: MLP, solver: str | None = None, details: dict | None = None) -> 
 
     The matrix (module docstring) has size d + Σ n_l, so this is for small networks. The solver's ρ is
     not trusted: its multipliers Λ_l/ρ are fed to the sequential evaluation (with the best common scale,
-    a 1-D search), which certifies the returned value in float64.
+    a 1-D search, and a stage's Λ_l shrunk by a hair where float64 finds the solver's boundary point
+    indefinite), which certifies the returned value in float64.
     """
     import cvxpy as cp
 
@@ -399,8 +417,7 @@ def lipsdp(net: MLP, solver: str | None = None, details: dict | None = None) -> 
         # the chain rescales Y_l to λ_max = 1 after every stage, so layer l's multipliers are rescaled alike
         lams_u, Y, factor = [], np.eye(sizes[0]), math.exp(u)
         for W, lam in zip(Ws[:-1], raw):
-            lam_l = lam * factor
-            Yn = _stage(Y, W, lam_l, alpha, beta)
+            Yn, lam_l = _stage_shrunk(Y, W, lam * factor, alpha, beta)
             if Yn is None:
                 return math.inf
             kk = float(np.linalg.eigvalsh(Yn)[-1])

@@ -31,6 +31,44 @@ def test_lower_le_lipsdp_le_eclipse_and_fast_le_product(act_name, d, widths):
     assert float(torch.linalg.vector_norm(g)) == pytest.approx(lo, rel=1e-12)
 
 
+def _closed_form_bound(net: MLP) -> float:
+    """The bound of ECLipsE-Fast's closed-form multipliers, certified by the sequential evaluation."""
+    Ws, _, alpha, beta = cd._normalized(net)
+    return cd.sequential_bound(net, cd._fast_lams(Ws, alpha, beta, search=False))
+
+
+@pytest.mark.parametrize("act_name", ["relu", "tanh", "gelu"])
+@pytest.mark.parametrize("d,widths", ARCHS)
+def test_eclipse_fast_is_never_looser_than_the_closed_form(act_name, d, widths):
+    net = MLP.init(d, widths, act_name, seed=d + len(widths))
+    assert cd.eclipse_fast(net) <= _closed_form_bound(net) * (1 + 1e-12)
+
+
+def test_eclipse_fast_keeps_the_closed_form_where_the_greedy_search_ends_higher():
+    """On this trained tanh network the one-layer-ahead search alone certified 6.43, the closed form 6.11
+    (found by benchmarks/certify_deep_speed.py against eclipse-nn's ECLipsE-Fast)."""
+    ds = lipnb.data.teacher(2, n_train=256, n_test=10, seed=0)
+    trained, _ = lipnb.train(MLP.init(2, [16, 16], "tanh", seed=0), ds.x_train, ds.y_train,
+                             lipnb.schedules.constant(1 / 16), 2000, log_every=2000)
+    Ws, _, alpha, beta = cd._normalized(trained)
+    greedy = cd.sequential_bound(trained, cd._fast_lams(Ws, alpha, beta))
+    closed = _closed_form_bound(trained)
+    assert closed < greedy * 0.97
+    assert cd.eclipse_fast(trained) == pytest.approx(closed, rel=1e-9)
+
+
+def test_lipsdp_with_scs_certifies_the_solvers_value_instead_of_falling_back():
+    """SCS stops on the boundary of the cone; recomputed in float64 one stage of its multipliers came out
+    indefinite by ~1e-8 at every common scale, and lipsdp used to fall back on eclipse_fast (6.80).
+    Shrinking that stage's multipliers by a hair certifies the solver's own value (4.1697)."""
+    net = MLP.init(2, [32, 32, 32], "relu", seed=0)
+    details: dict = {}
+    value = cd.lipsdp(net, solver="SCS", details=details)
+    assert "lipsdp_fallback" not in details, details
+    assert value == pytest.approx(details["lipsdp_solver_value"], rel=1e-5)
+    assert value < 0.7 * cd.eclipse_fast(net)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_random_deeper_nets_keep_the_ordering(seed):
     g = np.random.default_rng(seed)
