@@ -46,12 +46,10 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import datetime as _dt  # noqa: E402
-import hashlib  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import platform  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
@@ -65,6 +63,7 @@ import torch  # noqa: E402
 import lipnb  # noqa: E402
 from lipnb import MLP, data, schedules  # noqa: E402
 from lipnb.certify_deep import eclipse, eclipse_fast, lipsdp, lower_bound, product_bound, sequential_bound  # noqa: E402
+from machine import cpu_model, git_state  # noqa: E402
 
 try:
     from eclipse_nn.eclipsE import sdp as enn_stage_sdp
@@ -98,34 +97,6 @@ COLUMNS = {  # key: table heading
 
 
 # ---------------------------------------------------------------------------------------- machine
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def git_state() -> dict[str, Any]:
-    """The commit measured, whether lipnb/ had uncommitted changes, and a hash of lipnb/*.py as run."""
-    root = Path(__file__).resolve().parent.parent
-
-    def git(*cmd: str) -> str:
-        try:
-            return subprocess.run(["git", *cmd], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return ""
-
-    digest = hashlib.sha256()
-    for path in sorted((root / "lipnb").glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return {"commit": git("rev-parse", "HEAD") or None, "lipnb_dirty": bool(git("status", "--porcelain", "lipnb")),
-            "lipnb_sha256": digest.hexdigest()}
-
-
 def versions() -> dict[str, str | None]:
     out: dict[str, str | None] = {"python": platform.python_version()}
     for pkg in ("torch", "numpy", "scipy", "cvxpy", "clarabel", "scs", "eclipse-nn"):

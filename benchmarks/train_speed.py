@@ -22,13 +22,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import hashlib
 import inspect
 import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -41,40 +39,13 @@ import torch
 import lipnb
 from lipnb import TwoLayerNet
 from lipnb.schedules import Schedule, eventual_exponential
+from machine import cpu_model, git_state
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "train_speed.json"
 
 
 # ---------------------------------------------------------------------------------------- machine
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.process_time}
-
-
-def git_state() -> dict[str, Any]:
-    """The commit measured, whether lipnb/ had uncommitted changes, and a hash of lipnb/*.py as run."""
-    root = Path(__file__).resolve().parent.parent
-
-    def git(*cmd: str) -> str:
-        try:
-            return subprocess.run(["git", *cmd], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return ""
-
-    digest = hashlib.sha256()
-    for path in sorted((root / "lipnb").glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return {"commit": git("rev-parse", "HEAD") or None, "lipnb_dirty": bool(git("status", "--porcelain", "lipnb")),
-            "lipnb_sha256": digest.hexdigest()}
 
 
 def matmul_gflops(clock: Callable[[], float], n: int = 2048, repeats: int = 5) -> dict[str, float]:

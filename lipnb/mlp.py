@@ -22,7 +22,6 @@ from .activations import Activation, activation as get_activation
 from .errors import TrainingDiverged
 from .losses import Loss, loss as get_loss
 from .nets import INITS, _seeds, operator_norm
-from .schedules import Schedule
 
 __all__ = ["MLP", "train_mlp", "target_gamma_mlp", "train_mlp_to_target"]
 

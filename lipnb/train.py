@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from ._validate import as_tensor, check_int, check_real
 from .errors import TrainingDiverged
 from .losses import Loss, loss as get_loss
-from .nets import _BLOCK_ELEMENTS, GROUPS, TwoLayerNet, _norms, _workspace
+from .nets import _BLOCK_ELEMENTS, GROUPS, TwoLayerNet, _workspace
 from .schedules import AdaptiveSchedule, Schedule
 
 __all__ = ["train", "History", "NORM_KEYS"]
