@@ -258,7 +258,7 @@ def train_mlp(net: MLP, x: Any, y: Any, schedule: Any, steps: int, loss: "str | 
               log_every: int = 1, progress: bool = False, batch_size: int | None = None, momentum: float = 0.0,
               batch_seed: int = 0) -> tuple[MLP, Any]:
     """:func:`lipnb.train` for an :class:`MLP` (same arguments and semantics; groups ``W1, b1, …``)."""
-    from .train import History, _describe, _raise_if_diverged, _resolve, _tables
+    from .train import History, _describe, _DivergenceWatch, _resolve, _tables
 
     steps = check_int("steps", steps, minimum=1)
     log_every = check_int("log_every", log_every, minimum=1)
@@ -290,8 +290,7 @@ def train_mlp(net: MLP, x: Any, y: Any, schedule: Any, steps: int, loss: "str | 
     logged = list(range(0, steps, log_every)) + [steps]
     rec: dict[str, list[torch.Tensor]] = {k: [] for k in ("loss", "lr", "grad", "step", "path", "norms")}
     path = torch.zeros(E, G, dtype=net.dtype, device=net.device)
-    last_finite = torch.full((E,), float("nan"), dtype=net.dtype, device=net.device)
-    first_bad = torch.full((E,), -1, dtype=torch.long, device=net.device)
+    watch = _DivergenceWatch(E, net.dtype, net.device)
     li = 0
     bar = tqdm(total=steps, disable=not progress, desc="GD", leave=False)
 
@@ -320,9 +319,6 @@ def train_mlp(net: MLP, x: Any, y: Any, schedule: Any, steps: int, loss: "str | 
             if caps is not None:
                 lr = torch.minimum(lr, caps[t] / torch.linalg.vector_norm(dn, dim=-1, keepdim=True))
             step_len = lr * dn
-            bad = ~torch.isfinite(value)
-            first_bad = torch.where(bad & (first_bad < 0), torch.full_like(first_bad, t), first_bad)
-            last_finite = torch.where(bad | (first_bad >= 0), last_finite, value)
             if log_now:
                 rec["loss"].append(value.clone())
                 rec["lr"].append(lr.clone())
@@ -331,8 +327,7 @@ def train_mlp(net: MLP, x: Any, y: Any, schedule: Any, steps: int, loss: "str | 
                 rec["path"].append(path.clone())
                 rec["norms"].append(torch.stack([operator_norm(W) for W in net._Ws], dim=-1))
                 li += 1
-            if t % min(log_every, 64) == 0 or t == steps:
-                _raise_if_diverged(first_bad, last_finite)
+            watch.record(t, value, last=t == steps)
             if t == steps:
                 break
             path.add_(step_len)

@@ -298,9 +298,7 @@ def train(
     grams = torch.empty(L, E, d + 1, d + 1, dtype=dt, device=dev)
     outer = torch.empty(L, E, 2, dtype=dt, device=dev)
     path = torch.zeros(E, 4, dtype=dt, device=dev)
-    # Divergence is looked for every CHECK steps in a ring of the last CHECK losses (no per-step sync).
-    ring = torch.empty(_CHECK, E, dtype=dt, device=dev)
-    previous = torch.full((E,), float("nan"), dtype=dt, device=dev)  # the losses just before the ring
+    watch = _DivergenceWatch(E, dt, dev)
     li = 0
     bar = tqdm(total=steps, disable=not progress, desc="GD", leave=False)
     try:
@@ -327,15 +325,13 @@ def train(
                 total = torch.linalg.vector_norm(dn, dim=-1, keepdim=True)
                 lr = torch.minimum(lr, caps[t] / total)
             step_len = lr * dn
-            ring[t % _CHECK] = value
             if li < L and logged[li] == t:
                 torch.cat([value[:, None], lr, gn, step_len, path], dim=1, out=rows[li])
                 torch.bmm(W.transpose(1, 2), W, out=grams[li])
                 outer[li, :, 0] = torch.linalg.vector_norm(Bv, dim=-1)
                 outer[li, :, 1] = bv
                 li += 1
-            if t % _CHECK == _CHECK - 1 or t == steps:
-                _raise_if_diverged_ring(ring, t, previous)
+            watch.record(t, value, last=t == steps)
             if t == steps:
                 break
             path.add_(step_len)
@@ -357,24 +353,36 @@ def train(
     return net, history
 
 
-_CHECK = 64  # steps between two looks for a non-finite loss
+class _DivergenceWatch:
+    """Finds the first step with a non-finite loss without a sync per step: the losses go into a ring of
+    ``CHECK`` rows, which is looked at every ``CHECK`` steps (and at the last step).
 
-
-def _raise_if_diverged_ring(ring: torch.Tensor, t: int, previous: torch.Tensor) -> None:
-    """Raise :class:`TrainingDiverged` if a loss in the ring (steps t − t % CHECK … t) is not finite.
-
-    ``previous`` holds each member's loss at the step before the ring; it is updated for the next ring.
+    ``check`` raises :class:`TrainingDiverged` naming the first non-finite step, the member that diverged
+    first (the lowest index on a tie) and that member's last finite loss (``nan`` if there was none).
     """
-    filled = ring[: t % _CHECK + 1]
-    finite = torch.isfinite(filled)
-    if bool(finite.all()):
-        previous.copy_(filled[-1])
-        return
-    bad_rows = (~finite).any(dim=1).nonzero()[:, 0]
-    row = int(bad_rows[0])
-    member = int((~finite[row]).nonzero()[0, 0])
-    last = float(previous[member] if row == 0 else filled[row - 1, member])
-    raise TrainingDiverged(t - t % _CHECK + row, member, last)
+
+    CHECK = 64
+
+    def __init__(self, members: int, dtype: torch.dtype, device: torch.device) -> None:
+        self.ring = torch.empty(self.CHECK, members, dtype=dtype, device=device)
+        self.previous = torch.full((members,), float("nan"), dtype=dtype, device=device)  # before the ring
+
+    def record(self, t: int, value: torch.Tensor, last: bool = False) -> None:
+        """Store R(θ_t) of every member; look at the ring when it is full or ``last``."""
+        self.ring[t % self.CHECK] = value
+        if t % self.CHECK == self.CHECK - 1 or last:
+            self._check(t)
+
+    def _check(self, t: int) -> None:
+        filled = self.ring[: t % self.CHECK + 1]
+        finite = torch.isfinite(filled)
+        if bool(finite.all()):
+            self.previous.copy_(filled[-1])
+            return
+        row = int((~finite).any(dim=1).nonzero()[0, 0])
+        member = int((~finite[row]).nonzero()[0, 0])
+        last = float(self.previous[member] if row == 0 else filled[row - 1, member])
+        raise TrainingDiverged(t - t % self.CHECK + row, member, last)
 
 
 def _group_norms(gW: torch.Tensor, gB: torch.Tensor, gb: torch.Tensor, d: int) -> torch.Tensor:
@@ -382,14 +390,6 @@ def _group_norms(gW: torch.Tensor, gB: torch.Tensor, gb: torch.Tensor, d: int) -
     sq = (gW * gW).sum(dim=1)  # (E, d + 1): squared column norms
     return torch.stack([sq[:, :d].sum(dim=-1).sqrt(), sq[:, d].sqrt(),
                         torch.linalg.vector_norm(gB, dim=-1), gb.abs()], dim=-1)
-
-
-def _raise_if_diverged(first_bad: torch.Tensor, last_finite: torch.Tensor) -> None:
-    if bool((first_bad >= 0).any()):
-        fb = first_bad.clone()
-        fb[fb < 0] = torch.iinfo(fb.dtype).max
-        member = int(torch.argmin(fb))
-        raise TrainingDiverged(int(first_bad[member]), member, float(last_finite[member]))
 
 
 def _history(net: TwoLayerNet, rows: torch.Tensor, grams: torch.Tensor, outer: torch.Tensor, logged: list[int],

@@ -373,12 +373,14 @@ def test_divergence_names_the_step_and_the_member():
     assert (info_logged.value.step, info_logged.value.member) == (k, 2)
 
 
+@pytest.mark.parametrize("kind", ["two-layer", "mlp"])
 @pytest.mark.parametrize("first_bad", [1, 63, 64, 65, 128, 129])
-def test_divergence_step_is_exact_at_every_position_of_the_check_window(first_bad):
-    """The trainer looks for a non-finite loss only every few steps; the step it names must still be the
-    first non-finite one, and the loss it reports the one just before, wherever the step falls."""
+def test_divergence_step_is_exact_at_every_position_of_the_check_window(first_bad, kind):
+    """The trainers look for a non-finite loss only every few steps; the step they name must still be the
+    first non-finite one, and the loss reported the one just before, wherever the step falls."""
     x, y = make_data(20, 2, seed=13)
-    ens = lipnb.TwoLayerNet.init(2, 8, activation="tanh", seed=0, ensemble=3)
+    ens = (lipnb.TwoLayerNet.init(2, 8, activation="tanh", seed=0, ensemble=3) if kind == "two-layer"
+           else lipnb.MLP.init(2, [8, 8], "tanh", seed=0, ensemble=3))
     # α = 0.01 up to step first_bad − 2, then 1e300: θ_{first_bad} overflows, so R(θ_{first_bad}) is inf.
     blow_up = S.step(0.01, [first_bad - 1], factor=1e302) if first_bad > 1 else S.constant(1e300)
     ok = S.constant(0.01)
@@ -386,7 +388,7 @@ def test_divergence_step_is_exact_at_every_position_of_the_check_window(first_ba
         lipnb.train(ens, x, y, [ok, blow_up, ok], steps=300, log_every=7)
     assert (info.value.step, info.value.member) == (first_bad, 1)
     if first_bad == 1:
-        last = float(lipnb.mse(ens.member(1)(x), y))  # R(θ_0)
+        last = float(lipnb.mse(ens.member(1)(x).reshape(-1), y))  # R(θ_0)
     else:
         _, h = lipnb.train(ens.member(1), x, y, blow_up, steps=first_bad - 1)
         assert np.all(np.isfinite(h.loss))
