@@ -308,20 +308,21 @@ class TwoLayerNet:
         return value, Gradients(gW[..., :-1], gW[..., -1], gB, gb)
 
     def _loss_grad(self, x1: torch.Tensor, x1T: torch.Tensor, y: torch.Tensor, lo: Loss,
-                   work: tuple[torch.Tensor, torch.Tensor] | None = None
+                   work: tuple[torch.Tensor, ...] | None = None
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """The risk and the gradients (∇W = [∇A | ∇a], ∇B, ∇b) of every member.
 
-        Works in the layout (E, m, N) so that both first-layer products are single 2-D GEMMs, in two
-        reusable buffers ``work`` (fresh large allocations each step cost more than the math), and in
-        blocks of members whose (m, N) arrays together stay within ``_BLOCK_ELEMENTS``: the elementwise
-        passes are memory-bound, and a block that fits in the CPU's cache runs them markedly faster.
+        Works in the layout (E, m, N) so that both first-layer products are single 2-D GEMMs, in the
+        reusable buffers ``work`` of :func:`_workspace` (fresh large allocations each step cost more than
+        the math), and in blocks of members whose (m, N) arrays together stay within ``_BLOCK_ELEMENTS``:
+        the elementwise passes are memory-bound, and a block that fits in the CPU's cache runs them
+        markedly faster.
         """
         E, m, d1 = self._W.shape
         n = x1.shape[0]
-        per_block = max(1, min(E, _BLOCK_ELEMENTS // (m * n)))
+        per_block = _per_block(E, m, n)
         if work is None:
-            work = _workspace(per_block, m, n, self.dtype, self.device)
+            work = _workspace(self, n)
         if self.activation.piecewise_linear:
             return _loss_grad_homogeneous(self._W, self._B, self._b, self.activation.negative_slope, x1, x1T, y,
                                           lo, work[0], per_block)
@@ -362,11 +363,17 @@ class TwoLayerNet:
 _BLOCK_ELEMENTS = 1 << 18  # 2 MiB of float64 per (m, N) work array: a size that stays in cache
 
 
-def _workspace(members: int, m: int, n: int, dtype: torch.dtype, device: torch.device
-               ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The two (members·m, N) buffers of :func:`_loss_grad_block`."""
-    return (torch.empty(members * m, n, dtype=dtype, device=device),
-            torch.empty(members * m, n, dtype=dtype, device=device))
+def _per_block(members: int, m: int, n: int) -> int:
+    """How many members' (m, N) arrays are taken together: as many as fit in ``_BLOCK_ELEMENTS``, at least one."""
+    return max(1, min(members, _BLOCK_ELEMENTS // (m * n)))
+
+
+def _workspace(net: "TwoLayerNet", n: int) -> tuple[torch.Tensor, ...]:
+    """The reusable (block·m, N) buffers of the loss and gradient on N points: one for ReLU and leaky ReLU
+    (the slope pattern of :func:`_loss_grad_homogeneous`), two otherwise (σ(z) and σ'(z))."""
+    rows = _per_block(net.members, net.width, n) * net.width
+    count = 1 if net.activation.piecewise_linear else 2
+    return tuple(torch.empty(rows, n, dtype=net.dtype, device=net.device) for _ in range(count))
 
 
 def _loss_grad_block(W: torch.Tensor, B: torch.Tensor, b: torch.Tensor, act: Activation, x1: torch.Tensor,

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from ._validate import as_tensor, check_int, check_real
 from .errors import TrainingDiverged
 from .losses import Loss, loss as get_loss
-from .nets import _BLOCK_ELEMENTS, GROUPS, TwoLayerNet, _workspace
+from .nets import GROUPS, TwoLayerNet, _workspace
 from .schedules import AdaptiveSchedule, Schedule
 
 __all__ = ["train", "History", "NORM_KEYS"]
@@ -283,7 +283,7 @@ def train(
     x1 = torch.cat([xt, torch.ones_like(xt[:, :1])], dim=1)
     x1T = x1.T.contiguous()
     nb = n_data if batch_size is None else batch_size
-    work = _workspace(max(1, min(E, _BLOCK_ELEMENTS // (net.width * nb))), net.width, nb, dt, dev)
+    work = _workspace(net, nb)
     gen = torch.Generator(device="cpu").manual_seed(batch_seed)
     velocity = (torch.zeros_like(W), torch.zeros_like(Bv), torch.zeros_like(bv)) if mu > 0 else None
     # The learning rate of each column of W = [A | a]: column j < d belongs to A, column d to a.
