@@ -62,7 +62,7 @@ import torch  # noqa: E402
 
 import lipnb  # noqa: E402
 from lipnb import MLP, data, schedules  # noqa: E402
-from lipnb.certify_deep import eclipse, eclipse_fast, lipsdp, lower_bound, product_bound, sequential_bound  # noqa: E402
+from lipnb.certificates import eclipse, eclipse_fast, lipsdp, lower_bound, product_bound, sequential_bound  # noqa: E402
 from machine import cpu_model, git_state  # noqa: E402
 
 try:

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from lipnb import TwoLayerNet, data, schedules, train
-from lipnb.certify import exact_1d, exact_2d, lipsdp, lower_bound, product_bound, smooth_1d
+from lipnb.certificates import exact_1d, exact_2d, lipsdp, lower_bound, product_bound, smooth_1d
 
 WIDTHS = (16, 64, 256, 1024, 4096)
 SETTINGS = (  # (d, activation)

@@ -1,7 +1,7 @@
 """Activation functions σ with the constants the theorems use.
 
 Each :class:`Activation` knows σ, σ' (a.e.), σ'' where σ is C¹ with Lipschitz σ', and the numbers of
-THEORY.md §1: the Lipschitz constant ``L_σ``, the slope range ``[s_lo, s_hi]`` with σ' ∈ [s_lo, s_hi]
+the book's notation table: the Lipschitz constant ``L_σ``, the slope range ``[s_lo, s_hi]`` with σ' ∈ [s_lo, s_hi]
 a.e., and ``sup |σ''|``. The constants are computed from closed forms at the critical points of σ' and
 σ'' (not typed in); ``tests/test_activations.py`` checks each against a dense numerical evaluation.
 """
@@ -45,7 +45,7 @@ class Activation:
     lipschitz: ``L_σ = sup |σ'|``.
     slope_lo, slope_hi: ``[s_lo, s_hi]``, the range of σ' (a.e.).
     second_derivative_bound: ``sup |σ''|``; ``None`` when σ is not C¹ (ReLU, leaky ReLU).
-    value_at_zero: ``σ(0)``, which enters Cor 5.3 through ``√m |σ(0)|``.
+    value_at_zero: ``σ(0)``, which enters Huber a-priori bound through ``√m |σ(0)|``.
     piecewise_linear: True for ReLU and leaky ReLU (exact Lipschitz constants exist in 1-D and 2-D).
     """
 
@@ -77,7 +77,7 @@ class Activation:
 
     @property
     def smooth(self) -> bool:
-        """True when σ is C¹ with Lipschitz σ' (the hypothesis of Thm 6.1)."""
+        """True when σ is C¹ with Lipschitz σ' (the hypothesis of Convergence theorem)."""
         return self._d2 is not None
 
     def value_and_derivative_(self, z: torch.Tensor, d_out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

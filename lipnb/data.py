@@ -1,4 +1,4 @@
-"""Data sets of THEORY.md §8, as float64 torch tensors with fixed seeds.
+"""Data sets of the book's experiments, as float64 torch tensors with fixed seeds.
 
 * :func:`noisy_sine` — E1: y = sin(2πx) + noise on [−1, 1];
 * :func:`teacher` — E2: a random two-layer teacher network in d dimensions, inputs uniform in the unit ball;

@@ -42,7 +42,7 @@ class BoundViolated(LipnbError, AssertionError):
     Attributes
     ----------
     name:
-        Which result (e.g. ``"Lemma 4.1"``).
+        Which result (e.g. ``"Path-length lemma"``).
     step:
         The step (or index) where it failed, ``None`` when the bound is not indexed by steps.
     lhs, rhs:

@@ -1,4 +1,4 @@
-"""The empirical risks of THEORY.md §1, defined exactly as PyTorch's ``MSELoss`` and ``HuberLoss``.
+"""The empirical risks of the book (chapter *Learning-rate constraints*), defined exactly as PyTorch's ``MSELoss`` and ``HuberLoss``.
 
 For residuals r_n = f_θ(x_n) − y_n:
 

@@ -1,10 +1,10 @@
-"""Multilayer perceptrons f(x) = W_L σ(… σ(W_1 x + b_1) …) + b_L, batched over an ensemble axis (THEORY.md §9).
+"""Multilayer perceptrons f(x) = W_L σ(… σ(W_1 x + b_1) …) + b_L, batched over an ensemble axis.
 
 The same conventions as :class:`~lipnb.nets.TwoLayerNet`: LeCun initialization (W_l ~ N(0, 1/fan_in),
 hidden biases ~ N(0, σ_a²), output bias 0) or PyTorch's ``nn.Linear`` default, float64, seeds per member.
-Parameter groups are ``W1, b1, …, WL, bL``; Lemma 4.1 carries over layer by layer:
+Parameter groups are ``W1, b1, …, WL, bL``; Path-length lemma carries over layer by layer:
 Lip(f) ≤ L_σ^{L−1} Π_l ‖W_l‖_op ≤ L_σ^{L−1} Π_l (‖W_l⁰‖_op + P^{W_l}_t).
-:func:`train_mlp` is what :func:`lipnb.train` runs for an MLP (full-batch GD, mini-batch SGD, heavy ball).
+:func:`lipnb.train` trains an MLP as it trains a two-layer network (full-batch GD, mini-batch SGD, heavy ball).
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from ._validate import as_tensor, check_choice, check_int, check_real
-from .activations import Activation, activation as get_activation
-from .errors import TrainingDiverged
-from .losses import Loss, loss as get_loss
+from .activations import Activation
+from .activations import activation as get_activation
+from .losses import Loss
+from .losses import loss as get_loss
 from .nets import INITS, _seeds, operator_norm
 
-__all__ = ["MLP", "train_mlp", "target_gamma_mlp", "train_mlp_to_target"]
+__all__ = ["MLP"]
 
 
 class MLP:
@@ -227,191 +227,3 @@ class MLP:
                 layers.append(self.activation.torch_module())
         return torch.nn.Sequential(*layers)
 
-
-def target_gamma_mlp(L: float, L_sigma: float, norms: Sequence[float], paths: Sequence[float] | None = None) -> float:
-    """The Γ ≥ 0 with L_σ^{L−1} Π_l (‖W_l⁰‖_op + P_l + Γ) = L (bisection; the product increases in Γ).
-
-    With an adaptive step whose path length after τ is at most Γ in every group, the product bound — a
-    certified upper bound of Lip(f) — stays ≤ L at every step (THEORY.md §9, the revision's claim C5).
-    """
-    L = check_real("L", L, positive=True)
-    n = np.asarray(norms, dtype=float) + (0.0 if paths is None else np.asarray(paths, dtype=float))
-    depth = n.size
-
-    def value(gamma: float) -> float:
-        return L_sigma ** (depth - 1) * float(np.prod(n + gamma))
-
-    if value(0.0) >= L:
-        raise ValueError(f"target L={L:g} is below the bound {value(0.0):.6g} already reached before the decay; "
-                         "start the decay earlier or raise the target")
-    hi = 1.0
-    while value(hi) < L:
-        hi *= 2.0
-    lo = 0.0
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if value(mid) < L else (lo, mid)
-    return lo
-
-
-def train_mlp(net: MLP, x: Any, y: Any, schedule: Any, steps: int, loss: "str | Loss" = "mse", delta: float = 1.0,
-              log_every: int = 1, progress: bool = False, batch_size: int | None = None, momentum: float = 0.0,
-              batch_seed: int = 0) -> tuple[MLP, Any]:
-    """:func:`lipnb.train` for an :class:`MLP` (same arguments and semantics; groups ``W1, b1, …``)."""
-    from .train import History, _describe, _DivergenceWatch, _resolve, _tables
-
-    steps = check_int("steps", steps, minimum=1)
-    log_every = check_int("log_every", log_every, minimum=1)
-    lo = get_loss(loss, delta)
-    xt = net._check_x(x)
-    yt = as_tensor("y", y, dtype=net.dtype, device=net.device)
-    if yt.ndim == 2 and yt.shape[1] == 1:
-        yt = yt[:, 0]
-    if yt.shape != (xt.shape[0],):
-        raise ValueError(f"y must have shape ({xt.shape[0]},) to match x; got {tuple(yt.shape)}")
-    n_data = xt.shape[0]
-    if batch_size is not None:
-        batch_size = check_int("batch_size", batch_size, minimum=1, maximum=n_data)
-        batch_size = None if batch_size == n_data else batch_size
-    mu = check_real("momentum", momentum, low=0.0)
-    if mu >= 1.0:
-        raise ValueError(f"momentum must lie in [0, 1); got {mu}")
-    gen = torch.Generator().manual_seed(check_int("batch_seed", batch_seed, minimum=0))
-    groups = net.groups
-    E, G = net.members, len(groups)
-    per_member = _resolve(schedule, E, groups)
-    if net.ensemble is None and len(per_member) != 1:
-        raise ValueError(f"schedule as a sequence needs an ensemble; this network is single (got {len(per_member)})")
-    base, caps = _tables(per_member, steps + 1, net.dtype, net.device, groups)
-
-    net = net.clone()
-    params = [p for pair in zip(net._Ws, net._bs) for p in pair]
-    velocity = [torch.zeros_like(p) for p in params] if mu > 0 else None
-    logged = list(range(0, steps, log_every)) + [steps]
-    rec: dict[str, list[torch.Tensor]] = {k: [] for k in ("loss", "lr", "grad", "step", "path", "norms")}
-    path = torch.zeros(E, G, dtype=net.dtype, device=net.device)
-    watch = _DivergenceWatch(E, net.dtype, net.device)
-    li = 0
-    bar = tqdm(total=steps, disable=not progress, desc="GD", leave=False)
-
-    def norm(t: torch.Tensor) -> torch.Tensor:
-        return torch.linalg.vector_norm(t.flatten(1), dim=1)
-
-    try:
-        for t in range(steps + 1):
-            log_now = li < len(logged) and logged[li] == t
-            if batch_size is None:
-                value, grads = net._loss_grad(xt, yt, lo)
-            else:
-                idx = torch.randperm(n_data, generator=gen)[:batch_size].to(net.device)
-                value, grads = net._loss_grad(xt.index_select(0, idx), yt.index_select(0, idx), lo)
-                if log_now:
-                    value = lo.from_residual(net._forward(xt)[0] - yt)
-            gn = torch.stack([norm(g) for g in grads], dim=-1)
-            if velocity is not None:
-                for v, g in zip(velocity, grads):
-                    v.mul_(mu).add_(g)
-                grads = [v.clone() for v in velocity]
-                dn = torch.stack([norm(g) for g in grads], dim=-1)
-            else:
-                dn = gn
-            lr = base[t]
-            if caps is not None:
-                lr = torch.minimum(lr, caps[t] / torch.linalg.vector_norm(dn, dim=-1, keepdim=True))
-            step_len = lr * dn
-            if log_now:
-                rec["loss"].append(value.clone())
-                rec["lr"].append(lr.clone())
-                rec["grad"].append(gn)
-                rec["step"].append(step_len)
-                rec["path"].append(path.clone())
-                rec["norms"].append(torch.stack([operator_norm(W) for W in net._Ws], dim=-1))
-                li += 1
-            watch.record(t, value, last=t == steps)
-            if t == steps:
-                break
-            path.add_(step_len)
-            for j, (p, g) in enumerate(zip(params, grads)):
-                p.sub_(g * lr[:, j].reshape(E, *([1] * (p.ndim - 1))))
-            if progress and (t + 1) % 100 == 0:
-                bar.update(100)
-    finally:
-        bar.close()
-    for p in params:
-        if not bool(torch.isfinite(p).all()):
-            raise TrainingDiverged(steps, int((~torch.isfinite(p)).flatten(1).any(1).nonzero()[0, 0]), float("nan"))
-
-    single = net.ensemble is None
-
-    def out(t: torch.Tensor) -> np.ndarray:
-        arr = t.detach().cpu().numpy()
-        return arr[:, 0] if single else arr
-
-    R = {k: torch.stack(v) for k, v in rec.items()}
-    norms = {f"W{l + 1}_op": out(R["norms"][..., l]) for l in range(net.depth)}
-    L_sigma = net.activation.lipschitz
-    lip = L_sigma ** (net.depth - 1) * np.prod(np.stack(list(norms.values())), axis=0)
-    history = History(
-        steps=np.asarray(logged, dtype=np.int64), loss=out(R["loss"]),
-        lr={g: out(R["lr"][..., j]) for j, g in enumerate(groups)},
-        grad_norm={g: out(R["grad"][..., j]) for j, g in enumerate(groups)},
-        grad_norm_total=out(torch.linalg.vector_norm(R["grad"], dim=-1)),
-        step_length={g: out(R["step"][..., j]) for j, g in enumerate(groups)},
-        path_length={g: out(R["path"][..., j]) for j, g in enumerate(groups)},
-        norms=norms, lip_product=lip, loss_name=lo.name, delta=lo.delta, activation=str(net.activation),
-        lipschitz_activation=L_sigma, width=max(net.widths), d=net.d, n_train=n_data,
-        x_radius=float(torch.linalg.vector_norm(xt, dim=-1).max()), schedules=_describe(per_member),
-        log_every=log_every, ensemble=net.ensemble, meta={"widths": net.widths, "depth": net.depth},
-        batch_size=batch_size, momentum=mu, groups=groups,
-    )
-    return net, history
-
-
-def train_mlp_to_target(net: MLP, x: Any, y: Any, target: float, lr: float, start: int, steps: int,
-                        rate: float = 0.01, loss: str = "mse", delta: float = 1.0, log_every: int = 1,
-                        batch_size: int | None = None, momentum: float = 0.0, batch_seed: int = 0
-                        ) -> tuple[MLP, Any, dict[str, Any]]:
-    """Claim C5 (Cor 5.2 for depth): train so that L_σ^{L−1} Π_l ‖W_l‖_op never exceeds ``target``.
-
-    τ = ``start`` steps with the constant rate ``lr``; then Γ from :func:`target_gamma_mlp` with the initial
-    layer norms and the path lengths P^{W_l}_τ (per member), and ``steps − start`` more steps with
-    ``adaptive(lr, 0, exponential_rate(Γ(1 − e^{−r}), r))``, whose step lengths (of every group) sum to at
-    most Γ. By Lemma 4.1 layer by layer, the product bound — a certified upper bound of Lip(f) — stays
-    ≤ ``target`` at every step, whatever the optimizer (GD, mini-batch SGD or heavy ball).
-    Returns (trained net, combined History, info with ``gamma``, ``bound_at_start``, ``final_product_bound``).
-    """
-    from .schedules import adaptive, constant, exponential_rate
-    from .theory import concat_histories
-    from .train import train
-
-    if not isinstance(net, MLP):
-        raise TypeError(f"net must be a lipnb.MLP; got {type(net).__name__}")
-    target = check_real("target", target, positive=True)
-    lr = check_real("lr", lr, positive=True)
-    start = check_int("start", start, minimum=0)
-    steps = check_int("steps", steps, minimum=1)
-    if steps <= start:
-        raise ValueError(f"steps (the total T = {steps}) must exceed start (τ = {start})")
-    r = check_real("rate", rate, positive=True)
-    kw = dict(loss=loss, delta=delta, log_every=log_every, batch_size=batch_size, momentum=momentum)
-    norms0 = np.atleast_2d(net.layer_norms().detach().cpu().numpy())  # (E, L)
-    E = net.members
-    paths = np.zeros_like(norms0)
-    first, mid = None, net
-    if start > 0:
-        mid, first = train(net, x, y, constant(lr), start, batch_seed=batch_seed, **kw)
-        paths = np.stack([np.atleast_2d(np.asarray(first.path_length[f"W{l + 1}"]).T)[:, -1]
-                          for l in range(net.depth)], axis=-1).reshape(E, net.depth)
-    L_sigma = net.activation.lipschitz
-    gammas = np.array([target_gamma_mlp(target, L_sigma, norms0[e], paths[e]) for e in range(E)])
-    scheds = [adaptive(lr, 0, exponential_rate(float(g) * -math.expm1(-r), r)) for g in gammas]
-    final, second = train(mid, x, y, scheds[0] if net.ensemble is None else scheds, steps - start,
-                          batch_seed=batch_seed + 1, **kw)
-    history = second if first is None else concat_histories(first, second)
-    single = net.ensemble is None
-    start_bound = L_sigma ** (net.depth - 1) * np.prod(norms0 + paths, axis=-1)
-    final_bound = np.atleast_1d(np.asarray(history.lip_product[-1]))
-    info = {"gamma": float(gammas[0]) if single else gammas, "start": start, "rate": r, "target": target,
-            "bound_at_start": float(start_bound[0]) if single else start_bound,
-            "final_product_bound": float(final_bound[0]) if single else final_bound}
-    return final, history, info

@@ -1,6 +1,6 @@
 """Two-layer networks f(x) = B σ(Ax + a) + b, batched over an ensemble axis.
 
-Shapes (THEORY.md §1): A ∈ R^{m×d}, a ∈ R^m, B ∈ R^{1×m} (stored as a vector of length m), b ∈ R.
+Shapes: A ∈ R^{m×d}, a ∈ R^m, B ∈ R^{1×m} (stored as a vector of length m), b ∈ R.
 An *ensemble* of E independent members stores A as (E, m, d), a as (E, m), B as (E, m), b as (E,), and
 every computation (forward pass, gradients, norms) runs for all members at once.
 """
@@ -16,8 +16,10 @@ import numpy as np
 import torch
 
 from ._validate import as_tensor, check_choice, check_int, check_real
-from .activations import Activation, activation as get_activation
-from .losses import Loss, loss as get_loss
+from .activations import Activation
+from .activations import activation as get_activation
+from .losses import Loss
+from .losses import loss as get_loss
 
 __all__ = ["TwoLayerNet", "Gradients", "GROUPS", "INITS"]
 
@@ -226,6 +228,11 @@ class TwoLayerNet:
         return self._W.shape[0]
 
     @property
+    def groups(self) -> tuple[str, ...]:
+        """The parameter groups, each with its own learning rate: ``("A", "a", "B", "b")``."""
+        return GROUPS
+
+    @property
     def n_params(self) -> int:
         """p = m(d + 2) + 1 trainable parameters per member."""
         return self.width * (self.d + 2) + 1
@@ -342,7 +349,7 @@ class TwoLayerNet:
         return {k: self._out(v) for k, v in _norms(self._A, self._a, self._B, self._b).items()}
 
     def product_bound(self) -> torch.Tensor:
-        """Prop 2.1: Lip(f_θ) ≤ L_σ ‖B‖₂ ‖A‖_op (shape (E,), or a scalar)."""
+        """Product bound: Lip(f_θ) ≤ L_σ ‖B‖₂ ‖A‖_op (shape (E,), or a scalar)."""
         n = _norms(self._A, self._a, self._B, self._b)
         return self._out(self.activation.lipschitz * n["B"] * n["A_op"])
 

@@ -14,7 +14,7 @@ import torch
 
 from .data import Dataset
 from .nets import TwoLayerNet
-from .train import History
+from .training import History
 
 __all__ = ["plot_fit", "plot_curves", "plot_history"]
 

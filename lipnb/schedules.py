@@ -1,4 +1,4 @@
-"""Learning-rate schedules and rate functions (THEORY.md §5).
+"""Learning-rate schedules and rate functions.
 
 A *schedule* is a pure function ``step -> learning rate`` (as in optax), parameterized by the
 mathematics: ``eventual_exponential(lr, start, rate)`` is α_t = α for t < τ and α e^{−r(t−τ)} after.
@@ -8,11 +8,11 @@ Schedules compose with :func:`join`. Each one exposes
 * ``rate_function`` — the :class:`RateFunction` G(k) = α_{τ+k}, k = 0, 1, …;
 * ``gamma`` — Γ = Σ_k G(k), raising ``ValueError`` when the sum diverges (constant and step schedules,
   polynomial decay with power ≤ 1, exponential decay with rate 0);
-* ``total(T)`` — Σ_{t<T} α_t (all t when T is None), which Cor 5.3 needs.
+* ``total(T)`` — Σ_{t<T} α_t (all t when T is None), which Huber a-priori bound needs.
 
 A plain schedule's rate function is a decay profile *per unit gradient norm*: the step length
 α_t ‖∇R(θ_t)‖ obeys the eventual-decay constraint with G scaled by sup_t ‖∇R(θ_t)‖. The
-:func:`adaptive` rule of Cor 5.2, α_t = min(ᾱ, G(t − τ)/‖∇R(θ_t)‖) for t ≥ τ, makes the step length
+:func:`adaptive` rule of Adaptive rule, α_t = min(ᾱ, G(t − τ)/‖∇R(θ_t)‖) for t ≥ τ, makes the step length
 itself at most G(t − τ); it needs the gradient norm, so :func:`lipnb.train` applies it natively.
 """
 
@@ -238,7 +238,7 @@ def join(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> Schedule:
 
 
 class AdaptiveSchedule(Schedule):
-    """Cor 5.2: α_t = ᾱ for t < τ and α_t = min(ᾱ, G(t − τ)/‖∇R(θ_t)‖) for t ≥ τ.
+    """Adaptive rule: α_t = ᾱ for t < τ and α_t = min(ᾱ, G(t − τ)/‖∇R(θ_t)‖) for t ≥ τ.
 
     The step length α_t ‖∇R(θ_t)‖ (and so each group's) never exceeds G(t − τ) after τ.
     ``values(steps)`` gives the cap ᾱ; :func:`lipnb.train` computes the actual α_t from the gradient.
@@ -276,7 +276,7 @@ class AdaptiveSchedule(Schedule):
 
 
 def adaptive(lr: float, start: int, rate: RateFunction) -> AdaptiveSchedule:
-    """The adaptive rule of Cor 5.2 with cap ᾱ = ``lr``, decay start τ = ``start`` and rate function G."""
+    """The adaptive rule of Adaptive rule with cap ᾱ = ``lr``, decay start τ = ``start`` and rate function G."""
     lr = _lr(lr)
     tau = check_int("start", start, minimum=0)
     if not isinstance(rate, RateFunction):

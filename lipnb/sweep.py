@@ -1,4 +1,4 @@
-"""Grids of training runs — widths × schedules × seeds — with certified Lipschitz constants (THEORY.md §8).
+"""Grids of training runs — widths × schedules × seeds — with certified Lipschitz constants.
 
 :func:`sweep` trains, for each width m, *one* ensemble holding every (schedule, seed) pair: member
 k = i·S + j has schedule ``names[i]`` and initialization seed ``seeds[j]`` (S = number of seeds).
@@ -27,11 +27,19 @@ from ._validate import check_choice, check_int, check_real
 from .activations import activation as get_activation
 from .data import Dataset
 from .errors import TrainingDiverged
-from .losses import loss as get_loss, mse
+from .losses import loss as get_loss
+from .losses import mse
 from .nets import GROUPS, INITS, TwoLayerNet
-from .schedules import (AdaptiveSchedule, RateFunction, Schedule, adaptive, constant, eventual_exponential,
-                        exponential_rate)
-from .train import History, train
+from .schedules import (
+    AdaptiveSchedule,
+    RateFunction,
+    Schedule,
+    adaptive,
+    constant,
+    eventual_exponential,
+    exponential_rate,
+)
+from .training import History, concat_histories, train
 
 __all__ = ["sweep", "summarize", "format_summary", "protocol_schedules", "gauss_newton_top", "COLUMNS",
            "SUMMARY_VALUES"]
@@ -147,9 +155,9 @@ def _certify_member(net: TwoLayerNet, method: str | None, points: torch.Tensor, 
     """Certify one trained network: the Lipschitz columns of a row (NaN and no method when ``method=None``)."""
     if method is None:
         return {"lip_lower": math.nan, "lip_upper": math.nan, "lip_method": None, "lip_exact": False}
-    from . import certify as certify_module
+    from . import certificates as certify_module
 
-    chosen = certify_module._auto(net) if method == "auto" else method
+    chosen = certify_module._auto_two_layer(net) if method == "auto" else method
     # The exact methods bound Lip from both sides on their own; a search from the data adds nothing.
     pts = None if chosen in _EXACT_METHODS else points
     cert = certify_module.certify(net, method=chosen, points=pts, seed=seed, **kw)
@@ -214,8 +222,8 @@ def sweep(
     ``schedules``), ``seed``, ``activation``, ``steps`` (T), ``step`` (where the row is measured: T, or a
     checkpoint), ``member`` (index in the width's ensemble), ``lr0`` (α₀ of group A; ᾱ for an adaptive
     schedule), ``train_mse``, ``test_mse``, ``lip_lower`` ≤ Lip(f) ≤ ``lip_upper``, ``lip_method``,
-    ``lip_exact``, ``lip_product`` (L_σ‖B‖‖A‖_op, Prop 2.1) and ``path_A``, ``path_B`` (P^A_t, P^B_t of
-    Lemma 4.1). Rows are ordered by width, step, schedule, seed.
+    ``lip_exact``, ``lip_product`` (L_σ‖B‖‖A‖_op, Product bound) and ``path_A``, ``path_B`` (P^A_t, P^B_t of
+    Path-length lemma). Rows are ordered by width, step, schedule, seed.
 
     Raises
     ------
@@ -230,9 +238,9 @@ def sweep(
     steps = check_int("steps", steps, minimum=1)
     lo = get_loss(loss, delta)
     if certify is not None:
-        from . import certify as certify_module
+        from . import certificates as certify_module
 
-        certify = check_choice("certify", certify, certify_module.METHODS)
+        certify = check_choice("certify", certify, certify_module.TWO_LAYER_METHODS)
     cps = _check_checkpoints(checkpoints, steps)
     init = check_choice("init", init, INITS)
     log_every = check_int("log_every", log_every, minimum=1)
@@ -272,8 +280,6 @@ def sweep(
                     f"(sweep: width {m}, schedule {names[k // S]!r}, seed {member_seeds[k]})") from exc
             path += np.stack([h.path_length["A"][-1], h.path_length["B"][-1]])
             if return_histories:
-                from .theory import concat_histories
-
                 hist = h if hist is None else concat_histories(hist, h)
             method = certify if (t1 == steps or certify_checkpoints) else None
             rows.extend(_measure(net, data, names, member_seeds, S, specs, steps, t1, path, method, certify_kw))
@@ -309,14 +315,14 @@ def _measure(net: TwoLayerNet, data: Dataset, names: list[str], member_seeds: li
 # ---------------------------------------------------------------------------------------------- the protocol
 def protocol_schedules(c: float, steps: int, budget: float = 1.0, rate: float = 0.005
                        ) -> dict[str, Callable[[int], Schedule]]:
-    """The four schedules of the book's experiments (THEORY.md §8), as functions ``width m -> schedule``.
+    """The four schedules of the book's experiments, as functions ``width m -> schedule``.
 
     All start at α₀ = c/m, for runs of T = ``steps`` steps:
 
     * ``"constant"``: α_t = α₀;
     * ``"early decay"``: eventual exponential, τ = T//8, r = 0.01;
     * ``"late decay"``: eventual exponential, τ = T//2, r = 0.003;
-    * ``"adaptive"``: Cor 5.2 from τ = T//4, α_t = min(α₀, G(t − τ)/‖∇R(θ_t)‖) with
+    * ``"adaptive"``: Adaptive rule from τ = T//4, α_t = min(α₀, G(t − τ)/‖∇R(θ_t)‖) with
       G(k) = Γ(1 − e^{−r}) e^{−rk} (r = ``rate``), so that Σ_k G(k) = Γ = ``budget``: after τ the parameters
       travel a distance of at most Γ.
     """

@@ -1,4 +1,4 @@
-"""Interactive views of one run: vary the learning-rate decay and watch the Lipschitz constant (THEORY.md §5).
+"""Interactive views of one run: vary the learning-rate decay and watch the Lipschitz constant.
 
 Two views of the same experiment (a d = 1 regression, full-batch GD, a schedule that is constant at α up
 to τ and decays after):
@@ -6,7 +6,7 @@ to τ and decays after):
 * :class:`Explorer` — a live explorer. ``Explorer.update(**values)`` retrains with :func:`lipnb.train`
   and redraws a four-panel matplotlib figure: the data and the fitted function; the training loss; the
   learning rate α_t; the Lipschitz constant along training — the product bound L_σ‖B_t‖‖A_t‖_op
-  (Prop 2.1), the path-length bound of Lemma 4.1, the bound of Thm 5.1 where the schedule decays, and
+  (Product bound), the path-length bound of the path-length lemma, the bound of LR-constraint theorem where the schedule decays, and
   the certified value of the network (exact for ReLU, to 1e-6 for tanh) at t = 0, τ and T.
   ``update`` is a plain method (tested headless); :meth:`Explorer.widget` wires ipywidgets controls to
   it, with ``continuous_update=False`` and a timer-based debounce.
@@ -15,7 +15,7 @@ to τ and decays after):
   data is embedded in the page (plotly.js included once, inline, so that the page works offline).
 
 Schedule families (``FAMILIES``): ``constant`` (α_t = α), ``eventual_exponential`` (α e^{−r(t−τ)} after
-τ), ``eventual_polynomial`` (α (t−τ+1)^{−q} after τ) and ``adaptive`` (Cor 5.2: after τ the step length
+τ), ``eventual_polynomial`` (α (t−τ+1)^{−q} after τ) and ``adaptive`` (Adaptive rule: after τ the step length
 is capped by G(k) = Γ(1 − e^{−r}) e^{−rk}, with Γ chosen so that the product bound never exceeds the
 target L).
 """
@@ -36,16 +36,16 @@ import torch
 from matplotlib import ticker
 from matplotlib.figure import Figure
 
-from . import certify as _certify
 from . import schedules as sch
 from . import theory
 from ._validate import check_choice, check_int, check_real
 from .activations import ACTIVATIONS
+from .certificates import certify
 from .data import Dataset, noisy_sine
 from .errors import LipnbError
 from .losses import LOSSES
 from .nets import TwoLayerNet
-from .train import History, train
+from .training import History, concat_histories, train
 
 __all__ = ["FAMILIES", "WIDTHS", "Config", "Run", "Explorer", "DecayGrid", "decay_grid", "grid_figure", "grid_html"]
 
@@ -57,7 +57,7 @@ WIDTHS = (16, 64, 256, 1024, 4096)
 # ====================================================================================== settings
 @dataclass(frozen=True)
 class Config:
-    """The explorer's settings, named after THEORY.md.
+    """The explorer's settings, named after the book's symbols.
 
     ``family`` (one of ``FAMILIES``), ``lr`` = α (the constant rate, and the cap of the adaptive rule),
     ``start`` = τ, ``rate`` = r (exponential decay, and the adaptive rule's G), ``power`` = q
@@ -110,7 +110,7 @@ class Config:
 class Run:
     """One explorer run: what the figure shows, as numbers.
 
-    ``lr`` is α_t (group A) at ``history.steps``; ``thm51`` is the Thm 5.1 bound
+    ``lr`` is α_t (group A) at ``history.steps``; ``sup_bound`` is the LR-constraint theorem bound
     L_σ(‖A₀‖_op + P^A_τ + Γ)(‖B₀‖ + P^B_τ + Γ) (``inf`` when Γ = ∞, ``None`` when the run stops before
     τ); ``gamma`` its Γ; ``checkpoints`` the steps (0, τ, T) whose networks were certified, with the
     certified upper bounds in ``certified``; ``final`` is the certificate of f_{θ_T}.
@@ -120,7 +120,7 @@ class Run:
     net: TwoLayerNet
     history: History
     lr: np.ndarray
-    thm51: float | None
+    sup_bound: float | None
     gamma: float | None
     checkpoints: np.ndarray
     certified: np.ndarray
@@ -231,7 +231,7 @@ class Explorer:
         while t0 < tau:
             t1 = min(tau, (t0 // self.CHUNK + 1) * self.CHUNK)
             net, more = train(net, x, y, sch.constant(config.lr), t1 - t0, loss=config.loss, delta=config.delta)
-            hist = more if hist is None else theory.concat_histories(hist, more)
+            hist = more if hist is None else concat_histories(hist, more)
             store[t1] = (net, hist)
             t0 = t1
         return net, hist, net0
@@ -261,30 +261,30 @@ class Explorer:
             tail_sched = sch.constant(c.lr)
         if tau < T:
             net, tail = train(mid, x, y, tail_sched, T - tau, loss=c.loss, delta=c.delta)
-            history = tail if head is None else theory.concat_histories(head, tail)
+            history = tail if head is None else concat_histories(head, tail)
         else:
             net, history = mid, head
         lr = np.asarray(history.lr["A"], dtype=np.float64)
-        thm51: float | None = None
+        sup_bound: float | None = None
         nets = {0: net0, tau: mid, T: net}
-        certs = {t: _certify.certify(n) for t, n in nets.items()}
+        certs = {t: certify(n) for t, n in nets.items()}
         final = certs[T]
         if tau < T:
             if c.family == "adaptive":
-                check = theory.check_theorem_5_1(history, rate_fn, tau, lip_upper=final.upper)
-                thm51 = float(check.details["bound"])
+                check = theory.check_lr_constraint(history, rate_fn, tau, lip_upper=final.upper)
+                sup_bound = float(check.details["bound"])
             else:
                 # a plain schedule obeys the constraint with G(k) = α_{τ+k} · sup‖∇R‖ measured on the run
                 measured = None if c.family == "constant" else theory.schedule_rate(c.schedule(), history)
                 if measured is not None and measured.summable:
-                    check = theory.check_theorem_5_1(history, measured, tau, lip_upper=final.upper)
-                    thm51, gamma = float(check.details["bound"]), float(check.details["gamma"])
+                    check = theory.check_lr_constraint(history, measured, tau, lip_upper=final.upper)
+                    sup_bound, gamma = float(check.details["bound"]), float(check.details["gamma"])
                 else:
-                    # Γ = Σ_k G(k) diverges (constant rate, r = 0, q ≤ 1): Thm 5.1 gives no bound
-                    thm51, gamma = math.inf, math.inf
+                    # Γ = Σ_k G(k) diverges (constant rate, r = 0, q ≤ 1): LR-constraint theorem gives no bound
+                    sup_bound, gamma = math.inf, math.inf
         steps_c = np.array(sorted(certs), dtype=np.int64)
         ups = np.array([certs[t].upper for t in steps_c])
-        return Run(c, net, history, lr, thm51, gamma, steps_c, ups, final, _describe(c))
+        return Run(c, net, history, lr, sup_bound, gamma, steps_c, ups, final, _describe(c))
 
     # ---------------------------------------------------------------- drawing
     def _build_figure(self) -> None:
@@ -305,9 +305,9 @@ class Explorer:
         self.line_lr, = self.ax_lr.plot([], [], color="C2", lw=1.5, label="α_t")
         self.ax_lr.set(xlabel="GD step t", ylabel="α_t", yscale="log")
         ax = self.ax_lip
-        self.line_prod, = ax.plot([], [], color="C0", lw=1.5, label="product L_σ‖B_t‖‖A_t‖ (Prop 2.1)")
-        self.line_path, = ax.plot([], [], color="C3", lw=1.5, label="path bound (Lemma 4.1)")
-        self.line_thm, = ax.plot([], [], color="C4", lw=2.0, ls="--", label="sup-bound (Thm 5.1)")
+        self.line_prod, = ax.plot([], [], color="C0", lw=1.5, label="product L_σ‖B_t‖‖A_t‖ (Product bound)")
+        self.line_path, = ax.plot([], [], color="C3", lw=1.5, label="path bound (Path-length lemma)")
+        self.line_thm, = ax.plot([], [], color="C4", lw=2.0, ls="--", label="sup-bound (LR-constraint theorem)")
         self.line_cert, = ax.plot([], [], color="k", marker="o", ls="none", ms=6, label="certified Lip(f_θt)")
         ax.set(xlabel="GD step t", ylabel="Lipschitz bound", yscale="log")
         ax.legend(loc="upper left", fontsize=7, ncol=2)
@@ -336,13 +336,13 @@ class Explorer:
         self.line_prod.set_data(h.steps, h.lip_product)
         self.line_path.set_data(h.steps, theory.path_length_bound(h))
         tau = min(c.start, c.steps)
-        if run.thm51 is not None and math.isfinite(run.thm51):
-            self.line_thm.set_data([0, c.steps], [run.thm51, run.thm51])
-            self.text_thm.set_text(f"Thm 5.1: Γ = {run.gamma:.3g}, sup-bound {run.thm51:.3g}")
+        if run.sup_bound is not None and math.isfinite(run.sup_bound):
+            self.line_thm.set_data([0, c.steps], [run.sup_bound, run.sup_bound])
+            self.text_thm.set_text(f"LR-constraint theorem: Γ = {run.gamma:.3g}, sup-bound {run.sup_bound:.3g}")
         else:
             self.line_thm.set_data([], [])
-            self.text_thm.set_text("Thm 5.1: Γ = ∞, no bound" if run.thm51 is not None else
-                                   "Thm 5.1: the run stops before τ")
+            self.text_thm.set_text("LR-constraint theorem: Γ = ∞, no bound" if run.sup_bound is not None else
+                                   "LR-constraint theorem: the run stops before τ")
         self.line_cert.set_data(run.checkpoints, run.certified)
         for v in self.vlines:
             v.set_xdata([tau, tau])
@@ -451,11 +451,11 @@ class ExplorerUI:
             self.status.value = f"<span style='color:#b00'>{type(err).__name__}: {err}</span>"
             return
         self.image.value = self.explorer.png()
-        t51 = "no bound (Γ = ∞)" if run.thm51 is not None and not math.isfinite(run.thm51) else (
-            "not reached (T ≤ τ)" if run.thm51 is None else f"{run.thm51:.4g}")
+        t51 = "no bound (Γ = ∞)" if run.sup_bound is not None and not math.isfinite(run.sup_bound) else (
+            "not reached (T ≤ τ)" if run.sup_bound is None else f"{run.sup_bound:.4g}")
         self.status.value = (f"final loss {float(run.history.loss[-1]):.4g} · certified Lip(f_θT) "
                              f"{run.final.upper:.4g} · product bound {float(run.history.lip_product[-1]):.4g} · "
-                             f"Thm 5.1 bound {t51}")
+                             f"LR-constraint theorem bound {t51}")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.box._repr_mimebundle_(**kwargs)
@@ -467,7 +467,7 @@ class DecayGrid:
     """A τ × r grid of eventual-exponential runs from one initialization (one batched ensemble run).
 
     Arrays are indexed [i, j] for τ = ``starts[i]``, r = ``rates[j]``; curves are sampled at ``steps``
-    (every ``every``-th step and T). ``thm51`` is ``inf`` where Γ = ∞ (r = 0).
+    (every ``every``-th step and T). ``sup_bound`` is ``inf`` where Γ = ∞ (r = 0).
     """
 
     starts: np.ndarray
@@ -479,7 +479,7 @@ class DecayGrid:
     lr: np.ndarray
     lip_product: np.ndarray
     path_bound: np.ndarray
-    thm51: np.ndarray
+    sup_bound: np.ndarray
     gamma: np.ndarray
     certified: np.ndarray
     x_train: np.ndarray
@@ -488,14 +488,14 @@ class DecayGrid:
     config: dict = field(default_factory=dict)
 
     def table(self) -> list[dict[str, float]]:
-        """One row per grid point: τ, r, final loss, certified Lip(f_θT), product and Lemma 4.1 bounds, Thm 5.1."""
+        """One row per grid point: τ, r, final loss, certified Lip(f_θT), product and Path-length lemma bounds, LR-constraint theorem."""
         rows = []
         for i, tau in enumerate(self.starts):
             for j, r in enumerate(self.rates):
                 rows.append({"tau": int(tau), "r": float(r), "loss": float(self.loss[i, j, -1]),
                              "certified": float(self.certified[i, j]),
                              "product": float(self.lip_product[i, j, -1]),
-                             "lemma_4_1": float(self.path_bound[i, j, -1]), "thm_5_1": float(self.thm51[i, j])})
+                             "path_bound": float(self.path_bound[i, j, -1]), "sup_bound": float(self.sup_bound[i, j])})
         return rows
 
 
@@ -505,8 +505,8 @@ def decay_grid(data: Dataset | None = None, starts: Sequence[int] = (0, 500, 100
                every: int = 20) -> DecayGrid:
     """Train every (τ, r) of the grid as one ensemble (same θ₀) and certify each final network.
 
-    Each member's Thm 5.1 bound uses the rate function measured on its run (:func:`theory.schedule_rate`)
-    and is checked (:func:`theory.check_theorem_5_1`, which raises ``BoundViolated`` on a violation)
+    Each member's LR-constraint theorem bound uses the rate function measured on its run (:func:`theory.schedule_rate`)
+    and is checked (:func:`theory.check_lr_constraint`, which raises ``BoundViolated`` on a violation)
     against the product bound at every step and against the certified Lip(f_θT).
     """
     data = data if data is not None else noisy_sine(n_train=64, n_test=200, noise=0.1, seed=0)
@@ -523,7 +523,7 @@ def decay_grid(data: Dataset | None = None, starts: Sequence[int] = (0, 500, 100
     net0 = TwoLayerNet.init(1, width, activation, seed=[seed] * E)
     scheds = [sch.eventual_exponential(lr, t, r) for t, r in combos]
     net, hist = train(net0, data.x_train, data.y_train, scheds, steps, loss=loss, delta=delta)
-    certs = _certify.certify(net)
+    certs = certify(net)
     nt, nr = starts_a.size, rates_a.size
     keep = np.r_[np.arange(0, steps, every), steps]
     xs = torch.linspace(float(data.x_train.min()), float(data.x_train.max()), 200, dtype=torch.float64)[:, None]
@@ -536,7 +536,7 @@ def decay_grid(data: Dataset | None = None, starts: Sequence[int] = (0, 500, 100
         h = hist.member(e)
         rf = theory.schedule_rate(s, h)
         if rf.summable:
-            chk = theory.check_theorem_5_1(h, rf, s.start, lip_upper=certs[e].upper)
+            chk = theory.check_lr_constraint(h, rf, s.start, lip_upper=certs[e].upper)
             thm[e], gam[e] = float(chk.details["bound"]), float(chk.details["gamma"])
         else:
             thm[e] = gam[e] = math.inf
@@ -552,7 +552,7 @@ def decay_grid(data: Dataset | None = None, starts: Sequence[int] = (0, 500, 100
     return DecayGrid(
         starts=starts_a, rates=rates_a, steps=hist.steps[keep], x=xs[:, 0].numpy(), fit=grid(fit),
         loss=curves(hist.loss), lr=curves(hist.lr["A"]), lip_product=curves(hist.lip_product),
-        path_bound=curves(path), thm51=grid(thm), gamma=grid(gam), certified=grid(np.array([c.upper for c in certs])),
+        path_bound=curves(path), sup_bound=grid(thm), gamma=grid(gam), certified=grid(np.array([c.upper for c in certs])),
         x_train=data.x_train[:, 0].numpy(), y_train=data.y_train.numpy(), target=target,
         config={"lr": lr, "width": width, "activation": activation, "loss": loss, "delta": delta, "seed": seed,
                 "steps": steps, "n_train": data.n_train},
@@ -591,11 +591,11 @@ def grid_figure(grid: DecayGrid, active: tuple[int, int] | None = None) -> Any:
     fig.add_trace(go.Scatter(x=grid.steps.tolist(), y=pt["loss"], mode="lines", name="training loss",
                              line=dict(color="#ff7f0e")), 1, 2)
     fig.add_trace(go.Scatter(x=grid.steps.tolist(), y=pt["lr"], mode="lines", name="α_t", line=dict(color="#2ca02c")), 2, 1)
-    fig.add_trace(go.Scatter(x=grid.steps.tolist(), y=pt["product"], mode="lines", name="product bound (Prop 2.1)",
+    fig.add_trace(go.Scatter(x=grid.steps.tolist(), y=pt["product"], mode="lines", name="product bound (Product bound)",
                              line=dict(color="#1f77b4")), 2, 2)
-    fig.add_trace(go.Scatter(x=grid.steps.tolist(), y=pt["path"], mode="lines", name="path bound (Lemma 4.1)",
+    fig.add_trace(go.Scatter(x=grid.steps.tolist(), y=pt["path"], mode="lines", name="path bound (Path-length lemma)",
                              line=dict(color="#d62728")), 2, 2)
-    fig.add_trace(go.Scatter(x=[0, T], y=pt["thm51"], mode="lines", name="sup-bound (Thm 5.1)",
+    fig.add_trace(go.Scatter(x=[0, T], y=pt["sup_bound"], mode="lines", name="sup-bound (LR-constraint theorem)",
                              line=dict(color="#9467bd", dash="dash", width=3)), 2, 2)
     fig.add_trace(go.Scatter(x=[T], y=pt["certified"], mode="markers", name="certified Lip(f_θT)",
                              marker=dict(color="black", size=9)), 2, 2)
@@ -624,20 +624,20 @@ def grid_figure(grid: DecayGrid, active: tuple[int, int] | None = None) -> Any:
 
 
 def _grid_point(grid: DecayGrid, i: int, j: int) -> dict[str, Any]:
-    th = float(grid.thm51[i, j])
+    th = float(grid.sup_bound[i, j])
     return {"fit": _r(grid.fit[i, j]), "loss": _r(grid.loss[i, j]), "lr": _r(grid.lr[i, j]),
             "product": _r(grid.lip_product[i, j]), "path": _r(grid.path_bound[i, j]),
-            "thm51": _r([th, th]), "certified": _r([grid.certified[i, j]]), "title": _grid_title(grid, i, j)}
+            "sup_bound": _r([th, th]), "certified": _r([grid.certified[i, j]]), "title": _grid_title(grid, i, j)}
 
 
 def _grid_title(grid: DecayGrid, i: int, j: int) -> str:
-    th = float(grid.thm51[i, j])
+    th = float(grid.sup_bound[i, j])
     t51 = f"{th:.4g}" if math.isfinite(th) else "∞ (r = 0: Γ = ∞)"
     return (f"τ = {int(grid.starts[i])}, r = {float(grid.rates[j]):g}: final loss {float(grid.loss[i, j, -1]):.3g}, "
-            f"certified Lip {float(grid.certified[i, j]):.4g}, Thm 5.1 bound {t51}")
+            f"certified Lip {float(grid.certified[i, j]):.4g}, LR-constraint theorem bound {t51}")
 
 
-# restyles traces 2.. (fit, loss, lr, product, path, thm51, certified) from the embedded grid data
+# restyles traces 2.. (fit, loss, lr, product, path, sup_bound, certified) from the embedded grid data
 _SCRIPT = """
 var gd = document.getElementById('{plot_id}');
 var G = %s;
@@ -646,7 +646,7 @@ gd.on('plotly_sliderchange', function (e) {
   var k = e.slider.name === 'tau' ? 0 : 1;
   sel[k] = Number(e.step.value);
   var p = G.points[sel[0]][sel[1]];
-  Plotly.update(gd, {y: [p.fit, p.loss, p.lr, p.product, p.path, p.thm51, p.certified]},
+  Plotly.update(gd, {y: [p.fit, p.loss, p.lr, p.product, p.path, p.sup_bound, p.certified]},
                 {'title.text': p.title}, [2, 3, 4, 5, 6, 7, 8]);
 });
 """

@@ -1,7 +1,7 @@
 """Shared fixtures and reference implementations for the lipnb tests.
 
 The references here are written independently of lipnb (plain torch ops and autograd), so that a test
-comparing lipnb with them checks lipnb against the mathematics of THEORY.md §1, not against itself.
+comparing lipnb with them checks lipnb against the mathematics of the book, not against itself.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Activations: the constants of THEORY.md §1 against a dense numerical evaluation, σ' and σ'' against
+"""Activations: the constants of the book against a dense numerical evaluation, σ' and σ'' against
 autograd, the in-place hot-loop helper against the plain functions, and the torch.nn equivalents."""
 
 from __future__ import annotations
@@ -90,13 +90,13 @@ def test_value_at_zero(act):
         ("tanh", 1.0, 0.0, 1.0, 4 / (3 * math.sqrt(3))),
         ("sigmoid", 0.25, 0.0, 0.25, 1 / (6 * math.sqrt(3))),
         ("softplus", 1.0, 0.0, 1.0, 0.25),
-        # THEORY.md §1 quotes s_lo ≈ −0.1700 for GELU; the dense evaluation above gives −0.1289, which is
+        # the book quotes s_lo ≈ −0.1700 for GELU; the dense evaluation above gives −0.1289, which is
         # also what GELU'(z) + GELU'(−z) = 1 implies (s_lo = 1 − s_hi).
         ("gelu", 1.1289, -0.1289, 1.1289, 2 / math.sqrt(2 * math.pi)),
     ],
 )
 def test_constants_agree_with_theory_table(name, lip, lo, hi, d2):
-    """The closed forms of THEORY.md §1 (GELU's to 4 digits)."""
+    """The closed forms of the book (GELU's to 4 digits)."""
     a = lipnb.activation(name)
     tol = 1e-4 if name == "gelu" else 1e-15
     assert a.lipschitz == pytest.approx(lip, abs=tol)

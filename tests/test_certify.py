@@ -1,5 +1,5 @@
 """Tests for lipnb.certify: the certificates bracket Lip(f), the exact methods match brute force, and the
-upper bounds are ordered as THEORY.md §2 says (lower ≤ Lip ≤ Prop 2.2 ≤ LipSDP ≤ Prop 2.1)."""
+upper bounds are ordered as the book says (lower ≤ Lip ≤ Slope-pattern bound ≤ LipSDP ≤ Product bound)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lipnb import TwoLayerNet, data, schedules, train
-from lipnb.certify import (
-    _SMOOTH,
-    METHODS,
+from lipnb.certificates import (
+    TWO_LAYER_METHODS as METHODS,
     Certificate,
     certify,
     exact_1d,
@@ -26,6 +25,7 @@ from lipnb.certify import (
     slope_pattern_bound,
     smooth_1d,
 )
+from lipnb.certificates.smooth import _SMOOTH
 
 SMOOTH = ("tanh", "sigmoid", "softplus", "gelu")
 ALL = ("relu", "leaky_relu") + SMOOTH

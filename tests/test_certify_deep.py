@@ -7,8 +7,9 @@ import pytest
 import torch
 
 import lipnb
-from lipnb import certify, certify_deep as cd
-from lipnb.certify import Certificate
+from lipnb import certificates as certify, certificates as cd
+from lipnb.certificates import sequential as seq
+from lipnb.certificates import Certificate
 from lipnb.mlp import MLP
 
 ACTS = ["relu", "leaky_relu", "tanh", "sigmoid", "softplus", "gelu"]
@@ -33,8 +34,8 @@ def test_lower_le_lipsdp_le_eclipse_and_fast_le_product(act_name, d, widths):
 
 def _closed_form_bound(net: MLP) -> float:
     """The bound of ECLipsE-Fast's closed-form multipliers, certified by the sequential evaluation."""
-    Ws, _, alpha, beta = cd._normalized(net)
-    return cd.sequential_bound(net, cd._fast_lams(Ws, alpha, beta, search=False))
+    Ws, _, alpha, beta = seq._normalized(net)
+    return cd.sequential_bound(net, seq._fast_lams(Ws, alpha, beta, search=False))
 
 
 @pytest.mark.parametrize("act_name", ["relu", "tanh", "gelu"])
@@ -50,8 +51,8 @@ def test_eclipse_fast_keeps_the_closed_form_where_the_greedy_search_ends_higher(
     ds = lipnb.data.teacher(2, n_train=256, n_test=10, seed=0)
     trained, _ = lipnb.train(MLP.init(2, [16, 16], "tanh", seed=0), ds.x_train, ds.y_train,
                              lipnb.schedules.constant(1 / 16), 2000, log_every=2000)
-    Ws, _, alpha, beta = cd._normalized(trained)
-    greedy = cd.sequential_bound(trained, cd._fast_lams(Ws, alpha, beta))
+    Ws, _, alpha, beta = seq._normalized(trained)
+    greedy = cd.sequential_bound(trained, seq._fast_lams(Ws, alpha, beta))
     closed = _closed_form_bound(trained)
     assert closed < greedy * 0.97
     assert cd.eclipse_fast(trained) == pytest.approx(closed, rel=1e-9)
@@ -74,7 +75,7 @@ def test_random_deeper_nets_keep_the_ordering(seed):
     g = np.random.default_rng(seed)
     widths = [int(k) for k in g.integers(3, 20, size=int(g.integers(1, 4)))]
     net = MLP.init(int(g.integers(1, 5)), widths, ACTS[seed % len(ACTS)], seed=seed)
-    cert = cd.certify_mlp(net, method="eclipse_fast")
+    cert = cd.certify(net, method="eclipse_fast")
     assert cert.lower <= cert.upper <= cd.product_bound(net) * (1 + 1e-9)
 
 
@@ -133,27 +134,31 @@ def test_sequential_bound_is_valid_for_any_multipliers():
 
 def test_certify_mlp_returns_certificates_and_handles_ensembles():
     net = MLP.init(2, [6, 6], "tanh", seed=[0, 1])
-    certs = cd.certify_mlp(net, points=torch.zeros(3, 2))
+    certs = cd.certify(net, points=torch.zeros(3, 2))
     assert isinstance(certs, list) and len(certs) == 2 and all(isinstance(c, Certificate) for c in certs)
     for e, c in enumerate(certs):
         assert c.method == "lipsdp" and c.details["requested"] == "auto"
         assert c.lower <= c.upper <= c.details["product"]
         assert c.details["product"] == pytest.approx(float(net.product_bound()[e]), rel=1e-12)
     wide = MLP.init(2, [128, 128], "relu", seed=0)
-    assert cd.certify_mlp(wide, restarts=1).method == "eclipse_fast"
+    assert cd.certify(wide, restarts=1).method == "eclipse_fast"
     mid = MLP.init(2, [20, 20], "relu", seed=0)
-    assert cd._auto(mid) == "eclipse"
-    assert cd.certify_mlp(mid, method="product", restarts=1).upper == pytest.approx(cd.product_bound(mid))
+    assert cd._auto_mlp(mid) == "eclipse"
+    assert cd.certify(mid, method="product", restarts=1).upper == pytest.approx(cd.product_bound(mid))
 
 
 def test_validation():
     net = MLP.init(2, [4, 4], seed=0)
     with pytest.raises(TypeError, match="lipnb.MLP"):
-        cd.certify_mlp(lipnb.TwoLayerNet.init(2, 4))
+        cd.certify("net")
+    with pytest.raises(ValueError, match="does not apply to a TwoLayerNet"):
+        cd.certify(lipnb.TwoLayerNet.init(2, 4), method="eclipse")
+    with pytest.raises(ValueError, match="does not apply to a MLP"):
+        cd.certify(net, method="exact_1d")
     with pytest.raises(ValueError, match="method"):
-        cd.certify_mlp(net, method="exact")
+        cd.certify(net, method="exact")
     with pytest.raises(TypeError, match="unexpected keyword"):
-        cd.certify_mlp(net, method="product", solver="SCS")
+        cd.certify(net, method="product", solver="SCS")
     with pytest.raises(ValueError, match="single network"):
         cd.lipsdp(MLP.init(2, [4], seed=0, ensemble=2))
     with pytest.raises(ValueError, match="points must have shape"):

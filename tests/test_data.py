@@ -1,4 +1,4 @@
-"""Data sets of THEORY.md §8: shapes, ranges, noise levels, determinism by seed, standardization."""
+"""Data sets of the book: shapes, ranges, noise levels, determinism by seed, standardization."""
 
 from __future__ import annotations
 

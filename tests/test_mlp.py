@@ -11,8 +11,10 @@ import torch
 import lipnb
 from conftest import make_data, reference_criterion, reference_sigma
 from lipnb import schedules, theory
-from lipnb.certify_deep import certify_mlp
-from lipnb.mlp import MLP, target_gamma_mlp, train_mlp_to_target
+from lipnb import certify as certify_mlp
+from lipnb.mlp import MLP
+from lipnb.training import target_gamma_mlp
+from lipnb.training import train_to_target as train_mlp_to_target
 
 DEPTHS = {2: [7], 3: [6, 5], 4: [5, 4, 3]}  # depth L (linear layers) -> hidden widths
 ACTS = ["relu", "leaky_relu", "tanh", "sigmoid", "softplus", "gelu"]
@@ -163,7 +165,7 @@ def test_step_lengths_are_actual_displacements(opt):
 
 
 def lemma_4_1_per_layer(h):
-    """max over logged steps, layers, members of ‖W_l^t‖_op − (‖W_l^0‖_op + P^{W_l}_t) (≤ 0 when Lemma 4.1 holds)."""
+    """max over logged steps, layers, members of ‖W_l^t‖_op − (‖W_l^0‖_op + P^{W_l}_t) (≤ 0 when Path-length lemma holds)."""
     worst = -math.inf
     for l in range(h.meta["depth"]):
         n = np.asarray(h.norms[f"W{l + 1}_op"])
@@ -268,6 +270,8 @@ def test_data_and_training_arguments_are_validated():
     with pytest.raises(ValueError, match="below the bound"):
         train_mlp_to_target(net, x, y, 1e-3, lr=0.1, start=0, steps=5)
     with pytest.raises(TypeError, match="lipnb.MLP"):
-        train_mlp_to_target(lipnb.TwoLayerNet.init(2, 4), x, y, 10.0, lr=0.1, start=0, steps=5)
+        train_mlp_to_target("net", x, y, 10.0, lr=0.1, start=0, steps=5)
+    with pytest.raises(ValueError, match="anchor"):
+        train_mlp_to_target(net, x, y, 10.0, lr=0.1, start=0, steps=5, anchor="tau")
     with pytest.raises(ValueError, match="target"):
         train_mlp_to_target(net, x, y, -1.0, lr=0.1, start=0, steps=5)

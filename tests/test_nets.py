@@ -1,5 +1,5 @@
 """TwoLayerNet: initialization (shapes, seeding, statistics), construction from weights, the forward
-pass, analytic gradients against autograd, norms and the product bound of Prop 2.1, copies."""
+pass, analytic gradients against autograd, norms and the product bound of Product bound, copies."""
 
 from __future__ import annotations
 
@@ -329,7 +329,7 @@ def test_operator_norm_of_huge_but_finite_weights():
 
 
 def test_product_bound_dominates_input_gradients(act_name):
-    """Prop 2.1: ‖∇ₓ f(x)‖ ≤ Lip(f) ≤ L_σ ‖B‖ ‖A‖_op at every x."""
+    """Product bound: ‖∇ₓ f(x)‖ ≤ Lip(f) ≤ L_σ ‖B‖ ‖A‖_op at every x."""
     net = lipnb.TwoLayerNet.init(3, 20, activation=act_name, seed=0, ensemble=4)
     x = torch.randn(500, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 3
     grad_norms = net.input_gradient(x).norm(dim=-1).max(dim=-1).values

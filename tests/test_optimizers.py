@@ -76,7 +76,7 @@ def test_step_lengths_are_actual_displacements_and_lemma_4_1_holds(data, kw):
     _, h = lipnb.train(net, data.x_train, data.y_train, sched, 200, **kw)
     assert theory.check_path_length(h).holds
     with pytest.raises(ValueError, match="full-batch gradient descent"):
-        theory.check_theorem_6_1(h)
+        theory.check_convergence(h)
 
 
 def test_adaptive_cap_bounds_the_momentum_step(data):

@@ -27,8 +27,8 @@ CONSTANTS = {
     "6.283": "2π, the Lipschitz constant of the target sin(2πx)",
     "6.28": "2π",
     "6.3": "2π, rounded",
-    "1.1289": "sup |GELU'|, stated in THEORY.md §1",
-    "0.1700": "the negative end of GELU's slope range, THEORY.md §1",
+    "1.1289": "sup |GELU'|, stated in the activations table of chapter 2",
+    "0.1700": "the negative end of GELU's slope range, the activations table",
 }
 YEAR = re.compile(r"^(19|20)\d\d$")
 
@@ -42,7 +42,7 @@ _STRIP = [
     re.compile(r"<[^>\n]+>"),  # inline HTML tags
 ]
 _NUMBER = re.compile(r"(?<![\w.])(\d+\.\d+|\d{4,})(?![\w]|\.\d)")
-# "Lemma 4.1", "Thm 5.1", "§7": names of results and sections (THEORY.md's numbering), not results.
+# "Lemma 4.1", "Theorem 5.1", "§7": names of results and sections (the book's numbering), not results.
 _NAMED = re.compile(r"(?:Lemmas?|Theorems?|Thms?|Propositions?|Props?|Corollar(?:y|ies)|Cors?|Claims?|Sections?|"
                     r"Chapters?|Figures?|Tables?|Eqs?|§)\.?\s*(?:\d+\.\d+|\d+)"
                     r"(?:\s*(?:/|and|,|–|-)\s*(?:\d+\.\d+|\d+))*")

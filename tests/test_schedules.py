@@ -1,5 +1,5 @@
 """Schedules: values of every schedule, optax's join semantics, the rate function G and Γ in closed form
-against long numerical partial sums, total(T), and the adaptive rule of Cor 5.2."""
+against long numerical partial sums, total(T), and the adaptive rule of Adaptive rule."""
 
 from __future__ import annotations
 
@@ -216,7 +216,7 @@ def test_join_property(lr1, lr2, boundary, start, power):
     assert j.total(None) == pytest.approx(boundary * lr1 + second.total(None), rel=1e-12)
 
 
-# ----------------------------------------------------------------------------------- adaptive (Cor 5.2)
+# ----------------------------------------------------------------------------------- adaptive (Adaptive rule)
 
 
 def test_adaptive_caps_and_rule():

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import lipnb
-import lipnb.certify
+import lipnb.certificates
 from lipnb import schedules as S
 from lipnb.sweep import COLUMNS, format_summary, gauss_newton_top, protocol_schedules, summarize, sweep
 from lipnb.notebook import fmt
@@ -97,7 +97,7 @@ def test_a_row_equals_training_that_member_alone(grid, sine, schedule):
     for step in (10, 30, T):
         trained, h = lipnb.train(net, sine.x_train, sine.y_train, sched, step)
         row = _row(df, m, schedule, seed, step)
-        cert = lipnb.certify.certify(trained, method="exact_1d")
+        cert = lipnb.certify(trained, method="exact_1d")
         expected = {
             "train_mse": float(lipnb.mse(trained(sine.x_train), sine.y_train)),
             "test_mse": float(lipnb.mse(trained(sine.x_test), sine.y_test)),
@@ -147,7 +147,7 @@ def test_checkpoint_zero_is_the_initialization(sine):
     init = df[df.step == 0]
     assert len(init) == 6 and (init.path_A == 0).all() and (init.path_B == 0).all()
     net = lipnb.TwoLayerNet.init(1, 8, seed=1)
-    cert = lipnb.certify.certify(net, method="exact_1d")
+    cert = lipnb.certify(net, method="exact_1d")
     for _, row in init[init.seed == 1].iterrows():  # every schedule starts from the same network
         assert row.lip_upper == pytest.approx(cert.upper, rel=1e-12)
         assert row.lip_product == pytest.approx(float(net.product_bound()), rel=1e-12)

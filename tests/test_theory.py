@@ -51,7 +51,7 @@ def data():
 
 @pytest.fixture(scope="module")
 def huber_run(data):
-    """1-D tanh net, eventual exponential decay, Huber loss, a small learning rate (Thm 6.1 holds)."""
+    """1-D tanh net, eventual exponential decay, Huber loss, a small learning rate (Convergence theorem holds)."""
     x, y = data
     sched = S.eventual_exponential(0.05, 100, 0.02)
     net = lipnb.TwoLayerNet.init(1, 32, "tanh", seed=0)
@@ -87,11 +87,11 @@ def test_check_reports_margin_ratio_and_row(huber_run):
     assert chk.ratio == pytest.approx(1.0)  # t = 0: both sides are L_σ‖A₀‖‖B₀‖
     assert chk.final_ratio == pytest.approx(chk.rhs[-1] / chk.lhs[-1])
     row = chk.to_dict()
-    assert row["name"].startswith("Lemma 4.1") and row["holds"] is True and "final_bound" in row
-    assert "Lemma 4.1" in str(chk) and "holds" in str(chk)
+    assert row["name"].startswith("Path-length lemma") and row["holds"] is True and "final_bound" in row
+    assert "Path-length lemma" in str(chk) and "holds" in str(chk)
 
 
-# ====================================================================================== Prop 3.1
+# ====================================================================================== Initialization bound
 def test_init_bounds_closed_form():
     A_b, B_b, prob = theory.init_operator_bounds(16, 4, 2.0)
     assert A_b == pytest.approx((4 + 2 + 2) / 2)
@@ -130,7 +130,7 @@ def test_check_init_tolerates_plausible_failures():
     assert chk.holds and chk.details["tail_probability"] == 1.0
 
 
-# ====================================================================================== Lemma 4.1
+# ====================================================================================== Path-length lemma
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
 def test_path_length_holds_on_runs(data, activation):
     x, y = data
@@ -153,13 +153,13 @@ def test_path_length_raises_on_tampered_norm(huber_run):
         theory.check_path_length(h, lip_upper=2 * theory.path_length_bound(h)[-1])
 
 
-# ====================================================================================== Thm 5.1
+# ====================================================================================== LR-constraint theorem
 def test_theorem_5_1_on_adaptive_run(adaptive_run):
     h, rate, sched = adaptive_run
     assert theory.constraint_holds(h, rate, sched.start)
-    chk = theory.check_theorem_5_1(h, rate, sched.start, s=3.0)
+    chk = theory.check_lr_constraint(h, rate, sched.start, s=3.0)
     tau = sched.start
-    expected = theory.lipschitz_bound_thm51(h.norms["A_op"][0], h.norms["B"][0], h.path_length["A"][tau],
+    expected = theory.lr_constraint_bound(h.norms["A_op"][0], h.norms["B"][0], h.path_length["A"][tau],
                                             h.path_length["B"][tau], rate.gamma, h.lipschitz_activation)
     assert chk.details["bound"] == pytest.approx(expected)
     assert np.all(chk.lhs <= expected)
@@ -179,7 +179,7 @@ def test_theorem_5_1_raises_when_constraint_fails(data):
     rate = S.exponential_rate(1e-3, 0.1)  # far smaller steps than a constant LR takes
     assert not theory.constraint_holds(h, rate, 20)
     with pytest.raises(BoundViolated) as exc:
-        theory.check_theorem_5_1(h, rate, 20)
+        theory.check_lr_constraint(h, rate, 20)
     assert exc.value.step == 20 and "group" in str(exc.value)
 
 
@@ -199,7 +199,7 @@ def test_schedule_rate_makes_eventual_exponential_a_theorem_5_1_run(huber_run):
     k = np.arange(50)
     np.testing.assert_allclose(rf(k), S.exponential_rate(0.05 * sup, 0.02)(k), rtol=1e-14)
     assert rf.gamma == pytest.approx(0.05 * sup / (1 - math.exp(-0.02)))
-    chk = theory.check_theorem_5_1(h, rf, tau)
+    chk = theory.check_lr_constraint(h, rf, tau)
     assert chk.holds and chk.details["gamma"] == rf.gamma
     with pytest.raises(ValueError, match="does not describe"):
         theory.schedule_rate(S.eventual_exponential(0.07, 100, 0.02), h)
@@ -207,13 +207,13 @@ def test_schedule_rate_makes_eventual_exponential_a_theorem_5_1_run(huber_run):
         theory.schedule_rate(S.adaptive(0.1, 0, S.exponential_rate(1, 1)), h)
 
 
-# ====================================================================================== Cor 5.2
+# ====================================================================================== Adaptive rule
 @pytest.mark.parametrize("A_op,B_norm,PA,PB,L", [(1.0, 1.0, 0.0, 0.0, 9.0), (2.3, 0.7, 0.4, 1.1, 17.0),
                                                  (5.0, 0.01, 0.0, 0.0, 0.5 + 1e-9)])
 def test_gamma_for_target_is_the_root(A_op, B_norm, PA, PB, L):
     g = theory.gamma_for_target(L, 1.0, A_op, B_norm, PA, PB)
     assert g > 0
-    assert theory.lipschitz_bound_thm51(A_op, B_norm, PA, PB, g, 1.0) == pytest.approx(L, rel=1e-12)
+    assert theory.lr_constraint_bound(A_op, B_norm, PA, PB, g, 1.0) == pytest.approx(L, rel=1e-12)
     assert theory.gamma_for_target(1.0, 1.0, 0.0, 0.0) == pytest.approx(1.0)  # Γ² = 1
 
 
@@ -228,15 +228,15 @@ def test_train_to_target_keeps_product_bound_below_target(data, seed, width):
     net = lipnb.TwoLayerNet.init(1, width, "tanh", seed=seed)
     _, head = lipnb.train(net, x, y, S.constant(0.05), 30)
     target = 1.5 * theory.path_length_bound(head)[-1]  # leaves Γ > 0 after τ = 30 constant steps
-    trained, h, info = theory.train_to_target(net, x, y, target, lr=0.05, start=30, steps=150, rate=0.05)
+    trained, h, info = lipnb.train_to_target(net, x, y, target, lr=0.05, start=30, steps=150, rate=0.05)
     chk = theory.check_target(h, target)
     assert chk.holds and h.total_steps == 150 and len(h.steps) == 151
     assert info["guaranteed_bound"] == pytest.approx(target, rel=1e-12)
     assert float(trained.product_bound()) <= target
-    # the run is a Thm 5.1 run with Γ from Cor 5.2
+    # the run is a LR-constraint theorem run with Γ from Adaptive rule
     rate = S.exponential_rate(info["gamma"] * -math.expm1(-0.05), 0.05)
     assert rate.gamma == pytest.approx(info["gamma"], rel=1e-12)
-    chk = theory.check_theorem_5_1(h, info["rate_function"], 30)
+    chk = theory.check_lr_constraint(h, info["rate_function"], 30)
     assert chk.details["bound"] == pytest.approx(target, rel=1e-12)
     theory.check_path_length(h)
 
@@ -245,16 +245,16 @@ def test_train_to_target_ensemble_and_anchor(data):
     x, y = data
     net = lipnb.TwoLayerNet.init(1, 16, "relu", seed=4, ensemble=3)
     target = 12.0
-    _, h, info = theory.train_to_target(net, x, y, target, lr=0.05, start=20, steps=120, anchor="tau")
+    _, h, info = lipnb.train_to_target(net, x, y, target, lr=0.05, start=20, steps=120, anchor="tau")
     assert info["gamma"].shape == (3,)
     assert theory.check_target(h, target).worst_member in (0, 1, 2)
-    _, h2, info2 = theory.train_to_target(net, x, y, target, lr=0.05, start=20, steps=120)
+    _, h2, info2 = lipnb.train_to_target(net, x, y, target, lr=0.05, start=20, steps=120)
     theory.check_target(h2, target)
-    chk = theory.check_theorem_5_1(h2, info2["rate_function"], 20)  # one rate function per member
+    chk = theory.check_lr_constraint(h2, info2["rate_function"], 20)  # one rate function per member
     np.testing.assert_allclose(chk.details["bound"], target, rtol=1e-12)
-    assert np.all(info["gamma"] >= info2["gamma"])  # restarting Lemma 4.1 at τ leaves a larger budget
+    assert np.all(info["gamma"] >= info2["gamma"])  # restarting Path-length lemma at τ leaves a larger budget
     with pytest.raises(ValueError, match="exceed start"):
-        theory.train_to_target(net, x, y, target, lr=0.05, start=20, steps=20)
+        lipnb.train_to_target(net, x, y, target, lr=0.05, start=20, steps=20)
 
 
 def test_concat_histories_equals_one_run(data):
@@ -264,7 +264,7 @@ def test_concat_histories_equals_one_run(data):
     _, whole = lipnb.train(net, x, y, sched, 60, loss="huber")
     mid, first = lipnb.train(net, x, y, sched, 25, loss="huber")
     _, second = lipnb.train(mid, x, y, sched, 35, loss="huber")
-    joined = theory.concat_histories(first, second)
+    joined = lipnb.concat_histories(first, second)
     np.testing.assert_array_equal(joined.steps, whole.steps)
     for name in ("loss", "lip_product", "grad_norm_total"):
         np.testing.assert_allclose(getattr(joined, name), getattr(whole, name), rtol=1e-10)
@@ -274,13 +274,13 @@ def test_concat_histories_equals_one_run(data):
     assert joined.meta["concatenated_at"] == 25 and joined.member(1).loss.shape == (61,)
     theory.check_path_length(joined)
     with pytest.raises(ValueError, match="does not start where"):
-        theory.concat_histories(first, first)
+        lipnb.concat_histories(first, first)
     _, other = lipnb.train(mid, x, y, sched, 5, loss="mse")
     with pytest.raises(ValueError, match="loss_name"):
-        theory.concat_histories(first, other)
+        lipnb.concat_histories(first, other)
 
 
-# ====================================================================================== Cor 5.3 / 5.4
+# ====================================================================================== Huber a-priori bound / 5.4
 @pytest.mark.parametrize("act", ["tanh", "sigmoid", "softplus", "relu"])
 def test_huber_gradient_bounds_hold_and_b_bound_is_attained(act):
     g = torch.Generator().manual_seed(7)
@@ -314,7 +314,7 @@ def test_c0_sums_the_gradient_bounds():
 
 def test_corollary_5_3_on_huber_run(huber_run):
     _, _, h, sched = huber_run
-    chk = theory.check_corollary_5_3(h, sched)
+    chk = theory.check_huber_apriori(h, sched)
     total = 0.05 * 100 + 0.05 / (1 - math.exp(-0.02))
     assert chk.details["lr_sum"] == pytest.approx(total)
     assert chk.details["bound"] == pytest.approx(
@@ -322,9 +322,9 @@ def test_corollary_5_3_on_huber_run(huber_run):
     grads, wrec = chk.details["parts"]
     assert grads.holds and wrec.holds
     # without a schedule: the recorded rates, the bound for the run's T steps only (smaller Σα)
-    assert theory.check_corollary_5_3(h).details["bound"] < chk.details["bound"]
+    assert theory.check_huber_apriori(h).details["bound"] < chk.details["bound"]
     with pytest.raises(ValueError, match="does not describe"):
-        theory.check_corollary_5_3(h, S.constant(0.05))
+        theory.check_huber_apriori(h, S.constant(0.05))
 
 
 def test_corollary_5_3_raises_on_tampered_gradient(huber_run):
@@ -335,33 +335,33 @@ def test_corollary_5_3_raises_on_tampered_gradient(huber_run):
     assert exc.value.step == 12
     grown = tampered(h, ("norms", "A_fro"), 200, 1e9)  # w_t above w₀ exp(δc₀Σα)
     with pytest.raises(BoundViolated, match="w_t") as exc:
-        theory.check_corollary_5_3(grown, sched)
+        theory.check_huber_apriori(grown, sched)
     assert exc.value.step == 200
 
 
 def test_corollary_5_4_on_mse_run(mse_ensemble_run):
     _, _, h, sched = mse_ensemble_run
-    chk = theory.check_corollary_5_4(h, sched)
+    chk = theory.check_mse_apriori(h, sched)
     np.testing.assert_allclose(chk.details["delta"], 2 * np.sqrt(h.loss[0]))
     assert chk.details["monotone"].holds
     # the MSE gradient bounds with the per-step 2√R(θ_t) need no monotonicity
     assert theory.check_huber_gradients(h).holds
     with pytest.raises(ValueError, match="Huber"):
-        theory.check_corollary_5_3(h, sched)
+        theory.check_huber_apriori(h, sched)
 
 
 def test_corollary_5_4_raises_on_increasing_loss(mse_ensemble_run):
     _, _, h, sched = mse_ensemble_run
     bad = tampered(h, ("loss",), 5, 1.5)
     with pytest.raises(BoundViolated, match="increased") as exc:
-        theory.check_corollary_5_4(bad, sched)
+        theory.check_mse_apriori(bad, sched)
     assert exc.value.step == 5
 
 
-# ====================================================================================== Thm 6.1
+# ====================================================================================== Convergence theorem
 def test_theorem_6_1_on_small_step_run(huber_run):
     _, _, h, _ = huber_run
-    chk = theory.check_theorem_6_1(h)
+    chk = theory.check_convergence(h)
     bound = theory.min_gradient_bound(h)
     assert bound.shape == (h.total_steps,)
     T = 50
@@ -377,7 +377,7 @@ def test_sufficient_decrease_raises_for_too_large_lr(data):
     net = lipnb.TwoLayerNet.init(1, 32, "tanh", seed=0)
     _, h = lipnb.train(net, x, y, S.constant(0.05), 5, loss="mse")
     with pytest.raises(BoundViolated, match="1/β") as exc:
-        theory.check_theorem_6_1(h)
+        theory.check_convergence(h)
     assert exc.value.step == 0
     assert theory.smoothness_lower_estimate(h) > 1 / 0.05  # the hypothesis α ≤ 1/β is provably false
 
@@ -389,10 +389,10 @@ def test_min_gradient_bound_per_group_uses_min_rate(data):
     _, h = lipnb.train(net, x, y, sched, 40, loss="huber")
     bound = theory.min_gradient_bound(h)
     assert bound[-1] == pytest.approx(2 * (h.loss[0] - h.loss[-1]) / (0.01 * 40))
-    theory.check_theorem_6_1(h)
+    theory.check_convergence(h)
 
 
-# ====================================================================================== Thm 7.1
+# ====================================================================================== Generalization theorem
 def test_covering_log_number_closed_form():
     # d = 1: |Z| = ⌊1 + 8LR/ε⌋ = ⌊1 + 8·2·1/0.5⌋ = 33, grid ⌈2M/ε⌉ + 1 = 9
     assert theory.covering_log_number(0.5, 2.0, 2.0, 1.0, 1) == pytest.approx(33 * math.log(9))
@@ -484,7 +484,7 @@ def test_argument_validation(huber_run):
         theory.huber_gradient_bounds(lipnb.TwoLayerNet.init(1, 4, "relu"), 1.0, 0.0)
     with pytest.raises(TypeError, match="net must be"):
         theory.check_init("net", 3.0)
-    with pytest.raises(ValueError, match="Cor 5.4 is for the MSE"):
-        theory.check_corollary_5_4(h)
+    with pytest.raises(ValueError, match="MSE a-priori bound is for the MSE"):
+        theory.check_mse_apriori(h)
     with pytest.raises(ValueError, match="w0"):
         theory.apriori_lipschitz_bound(0.5, 1.0, 1.0, 1.0, 1.0)

@@ -1,5 +1,5 @@
 """train(): GD by hand, the idiomatic PyTorch loop, ensembles, per-group and per-member schedules, the
-History's invariants, Lemma 4.1 and Cor 5.2 on real runs, divergence, input formats."""
+History's invariants, Path-length lemma and Adaptive rule on real runs, divergence, input formats."""
 
 from __future__ import annotations
 
@@ -275,7 +275,7 @@ def test_history_member_and_to_frame():
     np.testing.assert_array_equal(dfs["loss"].to_numpy(), hs.loss)
 
 
-# ----------------------------------------------------------------------------------- (6) Lemma 4.1
+# ----------------------------------------------------------------------------------- (6) Path-length lemma
 
 
 @pytest.mark.parametrize(
@@ -302,7 +302,7 @@ def test_lemma_4_1_holds_along_runs(act_name, loss_name, sched):
     assert np.all(h.lip_product <= L * (A[0] + PA) * (B[0] + PB) * (1 + 1e-12))
 
 
-# ----------------------------------------------------------------------------------- (7) adaptive (Cor 5.2)
+# ----------------------------------------------------------------------------------- (7) adaptive (Adaptive rule)
 
 
 def test_adaptive_schedule_caps_the_step_length():
@@ -326,7 +326,7 @@ def test_adaptive_schedule_caps_the_step_length():
         for e in range(3):
             assert h.lr["A"][s, e] == pytest.approx(sched.lr(s, float(h.grad_norm_total[s, e])), rel=1e-13)
     assert np.any(h.lr["A"][after] < cap)  # the cap was active: a real test of the rule
-    # Thm 5.1: after τ each group's path grows by at most Γ
+    # LR-constraint theorem: after τ each group's path grows by at most Γ
     for g in GROUPS:
         assert np.all(h.path_length[g][-1] - h.path_length[g][tau] <= G.gamma * (1 + 1e-12))
 

@@ -42,32 +42,32 @@ def test_lr_panel_shows_the_schedule_and_follows_the_sliders(explorer: Explorer)
 def test_bounds_stay_above_the_certified_value(explorer: Explorer, family: str, activation: str) -> None:
     run = explorer.update(family=family, activation=activation, start=200, rate=0.01, target=60.0)
     h = run.history
-    assert math.isfinite(run.thm51)
-    # Thm 5.1 bounds the product bound at every step, which bounds the certified Lip(f) at the checkpoints
-    assert run.thm51 >= h.lip_product.max() * (1 - 1e-12)
-    assert run.thm51 >= run.final.upper
+    assert math.isfinite(run.sup_bound)
+    # LR-constraint theorem bounds the product bound at every step, which bounds the certified Lip(f) at the checkpoints
+    assert run.sup_bound >= h.lip_product.max() * (1 - 1e-12)
+    assert run.sup_bound >= run.final.upper
     prod = dict(zip(h.steps.tolist(), h.lip_product))
     path = dict(zip(h.steps.tolist(), explorer.line_path.get_data()[1]))
     for t, cert in zip(run.checkpoints, run.certified):
         assert cert <= prod[int(t)] * (1 + 1e-12) <= path[int(t)] * (1 + 1e-12)
     assert run.final.exact
     # the figure's Lipschitz panel carries the same numbers
-    assert explorer.line_thm.get_data()[1][0] == pytest.approx(run.thm51)
+    assert explorer.line_thm.get_data()[1][0] == pytest.approx(run.sup_bound)
     np.testing.assert_allclose(explorer.line_cert.get_data()[1], run.certified)
     if family == "adaptive":
         assert h.lip_product.max() <= 60.0 * (1 + 1e-9)
-        assert run.thm51 == pytest.approx(60.0, rel=1e-9)
+        assert run.sup_bound == pytest.approx(60.0, rel=1e-9)
 
 
 def test_no_decay_means_no_bound(explorer: Explorer) -> None:
     for values in (dict(family="eventual_exponential", rate=0.0), dict(family="constant"),
                    dict(family="eventual_polynomial", power=1.0)):
         run = explorer.update(activation="relu", **values)
-        assert run.thm51 == math.inf and run.gamma == math.inf
+        assert run.sup_bound == math.inf and run.gamma == math.inf
         assert len(explorer.line_thm.get_data()[0]) == 0
         assert "Γ = ∞" in explorer.text_thm.get_text()
     run = explorer.update(family="eventual_exponential", rate=0.01, start=400)
-    assert run.thm51 is None and "before τ" in explorer.text_thm.get_text()
+    assert run.sup_bound is None and "before τ" in explorer.text_thm.get_text()
 
 
 def test_prefix_cache_gives_the_fresh_run(explorer: Explorer) -> None:
@@ -77,7 +77,7 @@ def test_prefix_cache_gives_the_fresh_run(explorer: Explorer) -> None:
     for g in ("A", "a", "B", "b"):
         torch.testing.assert_close(getattr(cached.net, g), getattr(fresh.net, g), rtol=1e-12, atol=0.0)
     np.testing.assert_allclose(cached.history.path_length["A"], fresh.history.path_length["A"], rtol=1e-12)
-    assert cached.thm51 == pytest.approx(fresh.thm51, rel=1e-12)
+    assert cached.sup_bound == pytest.approx(fresh.sup_bound, rel=1e-12)
 
 
 def test_bad_values_leave_the_settings_unchanged(explorer: Explorer) -> None:
@@ -129,8 +129,8 @@ def test_debounce_runs_once_per_burst() -> None:
 def test_decay_grid_and_its_static_html() -> None:
     grid = decay_grid(starts=(0, 150), rates=(0.0, 0.02), width=32, steps=300, every=50)
     assert grid.loss.shape == (2, 2, 7) and grid.fit.shape == (2, 2, 200)
-    assert np.isinf(grid.thm51[:, 0]).all() and np.isfinite(grid.thm51[:, 1]).all()
-    assert (grid.thm51[:, 1] >= grid.certified[:, 1]).all()
+    assert np.isinf(grid.sup_bound[:, 0]).all() and np.isfinite(grid.sup_bound[:, 1]).all()
+    assert (grid.sup_bound[:, 1] >= grid.certified[:, 1]).all()
     assert (grid.path_bound[..., -1] >= grid.certified).all()
     np.testing.assert_allclose(grid.lr[1, 1], schedules.eventual_exponential(0.007, 150, 0.02).values(301)[grid.steps])
     rows = grid.table()
