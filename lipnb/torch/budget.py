@@ -21,10 +21,16 @@ the product bound for an MLP (``beyond-prop-depth-product``)
 
 at every step t ≥ τ, whatever the optimizer (SGD, momentum, Adam, AdamW, …) and the batches: the
 corollary 'Adaptive step for a target L' (``beyond-cor-target``) with the step measured after the
-optimizer instead of prescribed before it. The path is measured on the weights as written, in float64, so
-rounding a float32 model's weights cannot break the bound. Biases do not enter the Lipschitz constant and
-are never scaled. The optimizer's state (momenta, Adam's moments) is left as it is: the scaling acts like a
-projection of the parameters after the step.
+optimizer instead of prescribed before it, and anchored at W^τ rather than W^0 (tighter, as
+‖W_l^τ‖_op ≤ ‖W_l^0‖_op + P_l^τ). Each step is measured on the weights as stored (a scaled step after it
+is written and rounded to the model's dtype), its length rounded up to cover that rounding and summed in
+float64, so a float32 model cannot break the bound through rounding. Biases do not enter the Lipschitz
+constant and are never scaled. The optimizer's state (momenta, Adam's moments) is left as it is: the
+scaling acts like a projection of the weights after the step.
+
+The budget works as an ``optimizer.register_step_post_hook``: there is no ``budget.step()`` to call, so
+it can neither be forgotten nor called out of order, and every ``optimizer.step()`` — whatever the loop
+around it (gradient accumulation, AMP's skipped steps, closures) — is measured exactly once.
 """
 
 from __future__ import annotations
@@ -42,8 +48,9 @@ from .convert import parse_sequential
 
 __all__ = ["LipschitzBudget", "BudgetCertificate"]
 
-# Measured step lengths are rounded up by this relative amount: far above the rounding of a float64
-# Frobenius norm (about 1e-16 times √n), so that the recorded path stays an upper bound of the true one.
+# Measured step lengths are rounded up by this relative amount, above the worst-case rounding of a float64
+# sum of n squares (n u = 1.1e-16 n, for any order of summation, up to n = 9e6 entries per layer), so
+# that the recorded path stays an upper bound of the true one.
 _MARGIN = 1e-9
 
 
@@ -209,7 +216,10 @@ class LipschitzBudget:
         self._linears = parsed.linears
         depth = parsed.depth
         with torch.no_grad():
-            self._prev = [lin.weight.detach().to(torch.float64, copy=True) for lin in parsed.linears]
+            self._prev = [lin.weight.detach().clone() for lin in parsed.linears]  # W^{old}, the model's dtype
+        self._diff = [torch.empty_like(p) for p in self._prev]
+        self._one_device = len({p.device for p in self._prev}) == 1
+        self._roundoff = [(1.0 + _MARGIN) / (1.0 - torch.finfo(p.dtype).eps / 2) for p in self._prev]
         self._norms0 = [_op_norm(w) for w in self._prev]
         self._steps = 0
         self._path_before = [0.0] * depth
@@ -256,70 +266,74 @@ class LipschitzBudget:
         return min(left, self._gamma[layer] * -math.expm1(-self.rate) * math.exp(-self.rate * k))
 
     def _lengths(self, diffs: list[torch.Tensor]) -> list[float]:
-        norms = [torch.linalg.vector_norm(d) for d in diffs]
-        if len({n.device for n in norms}) == 1:
+        """Upper bounds of ‖W^{new} − W^{old}‖_F from the rounded differences ``diffs`` (the model's dtype):
+        Frobenius norms accumulated in float64, divided by 1 − u (u the dtype's unit roundoff, which bounds
+        the rounding of each difference) and rounded up by ``_MARGIN`` (the float64 sum's own rounding)."""
+        norms = [torch.linalg.vector_norm(d, dtype=torch.float64) for d in diffs]
+        if self._one_device:
             values = torch.stack(norms).tolist()
         else:
             values = [float(n) for n in norms]
-        return [v * (1.0 + _MARGIN) for v in values]
+        return [v * f for v, f in zip(values, self._roundoff)]
 
     def _after_step(self, optimizer: Optimizer, args: Any, kwargs: Any) -> None:
         if self._error is not None:
             raise self._error
         weights = [lin.weight for lin in self._linears]
         for i, w, p in zip(self.indices, weights, self._prev):
-            if w.shape != p.shape or w.device != p.device:
-                raise RuntimeError(f"layer {i} (nn.Linear)'s weight moved to {w.device} or changed shape "
-                                   f"{tuple(w.shape)} since the budget was attached; attach a new budget")
+            if w.shape != p.shape or w.device != p.device or w.dtype != p.dtype:
+                raise RuntimeError(f"layer {i} (nn.Linear)'s weight changed its device, dtype or shape since the "
+                                   "budget was attached; attach a new budget")
         with torch.no_grad():
-            new = [w.detach().to(torch.float64, copy=True) for w in weights]
-            diffs = [n - p for n, p in zip(new, self._prev)]
-            lengths = self._lengths(diffs)
+            for w, p, d in zip(weights, self._prev, self._diff):
+                torch.sub(w, p, out=d)
+            lengths = self._lengths(self._diff)
             t = self._steps + 1
             if t <= self.start:
-                path = [p + s for p, s in zip(self._path_before, lengths)]
                 if t == self.start:
                     try:
-                        self._fix_budget([_op_norm(w) for w in new])
+                        self._fix_budget([_op_norm(w) for w in weights])
                     except ValueError as exc:
                         self._error = exc
                         raise
-                self._path_before, self._prev, self._steps = path, new, t
-                return
-            k = t - self.start - 1
-            assert self._gamma is not None
-            scaled = False
-            for l, (w, length) in enumerate(zip(weights, lengths)):
-                if self._fits(l, length, self._cap(l, k)):
+                self._path_before = [p + s for p, s in zip(self._path_before, lengths)]
+            else:
+                k = t - self.start - 1
+                scaled = False
+                for l, (w, length) in enumerate(zip(weights, lengths)):
+                    cap = self._cap(l, k)
+                    if not self._fits(l, length, cap):
+                        scaled = True
+                        length = self._scale_back(l, w, length, cap)
                     self._path_after[l] += length
-                    continue
-                scaled = True
-                new[l], actual = self._scale_back(l, w, diffs[l], length, self._cap(l, k))
-                self._path_after[l] += actual
-            self._prev, self._steps = new, t
-            self._scaled_steps += scaled
+                self._scaled_steps += scaled
+            for w, p in zip(weights, self._prev):
+                p.copy_(w)
+            self._steps = t
 
     def _fits(self, layer: int, length: float, cap: float) -> bool:
         assert self._gamma is not None
         return length <= cap and self._path_after[layer] + length <= self._gamma[layer]
 
-    def _scale_back(self, layer: int, w: torch.Tensor, diff: torch.Tensor, length: float, cap: float
-                    ) -> tuple[torch.Tensor, float]:
-        """Write W_old + c ΔW with the largest c (a few tries) whose written step, measured in float64 on the
-        weights as stored, fits; c = 0 (the old weights, exactly) when none does."""
-        old = self._prev[layer]
+    def _scale_back(self, layer: int, w: torch.Tensor, length: float, cap: float) -> float:
+        """Write W_old + c ΔW with the largest c (a few tries) whose written step, measured on the weights as
+        stored, fits; c = 0 (the old weights, exactly) when none does. Returns the step's length."""
+        old, step = self._prev[layer], self._diff[layer]
         c = max(cap, 0.0) / length if length > 0 else 0.0
         for _ in range(4):
             if c <= 0.0:
                 break
-            w.copy_(old + c * diff)
-            written = w.detach().to(torch.float64, copy=True)
-            actual = self._lengths([written - old])[0]
+            torch.add(old, step, alpha=c, out=w)
+            written = torch.sub(w, old)
+            actual = self._lengths_one(layer, written)
             if self._fits(layer, actual, cap):
-                return written, actual
+                return actual
             c *= min(1.0, cap / actual) * (1.0 - 1e-6) if actual > 0 else 0.0
         w.copy_(old)
-        return old.clone(), 0.0
+        return 0.0
+
+    def _lengths_one(self, layer: int, diff: torch.Tensor) -> float:
+        return float(torch.linalg.vector_norm(diff, dtype=torch.float64)) * self._roundoff[layer]
 
     # ---------------------------------------------------------------------------------------- the result
     def certificate(self) -> BudgetCertificate:
@@ -333,7 +347,7 @@ class LipschitzBudget:
         with torch.no_grad():
             for i, lin, p in zip(self.indices, self._linears, self._prev):
                 w = lin.weight.detach()
-                if w.shape != p.shape or w.device != p.device or not torch.equal(w.to(torch.float64), p):
+                if w.shape != p.shape or w.device != p.device or w.dtype != p.dtype or not torch.equal(w, p):
                     raise RuntimeError(f"layer {i} (nn.Linear)'s weight changed after the last optimizer.step(): "
                                        "the budget measures changes at optimizer steps only, so it cannot certify "
                                        "this one")
