@@ -10,12 +10,19 @@ checkpoint step when ``checkpoints`` are asked for. :func:`summarize` turns it i
 
 Learning rates usually depend on the width (with the standard parameterization the largest stable
 rate shrinks like 1/m), so a schedule may be given as a function ``width -> schedule``.
+
+The widths are independent cells: ``sweep(..., executor=ex)`` runs them on any
+:class:`concurrent.futures.Executor` (a ``ProcessPoolExecutor``, or ``client.get_executor()`` of a
+``dask.distributed`` client, which reaches a cluster) and returns the same DataFrame as the serial sweep.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -184,6 +191,7 @@ def sweep(
     return_histories: bool = False,
     progress: bool = True,
     device: "str | torch.device" = "cpu",
+    executor: concurrent.futures.Executor | None = None,
 ) -> "pd.DataFrame | tuple[pd.DataFrame, dict[int, History]]":
     """Train and certify the grid ``widths × schedules × seeds``; one DataFrame row per run (and checkpoint).
 
@@ -215,6 +223,14 @@ def sweep(
         (member k is the row with ``member == k``).
     progress: a tqdm progress bar over the widths.
     device: where to train (certification runs on the CPU).
+    executor: ``None`` to run the widths one after the other here, or a
+        :class:`concurrent.futures.Executor` to run each width (one ensemble: every schedule and seed, trained
+        and certified) as one task on it: a ``ProcessPoolExecutor``, or ``client.get_executor()`` of a
+        ``dask.distributed.Client`` (``Client("tcp://scheduler:8786")`` for a cluster). The grid is sent
+        with cloudpickle, so width-dependent schedules may be lambdas. A task in another process pins torch
+        to one thread (as :func:`lipnb.notebook.setup` pins a chapter) and uses the caller's default dtype;
+        the results are assembled in the order of ``widths``, so the DataFrame (and the histories) equal
+        those of the serial sweep run with torch on one thread. Parallelism: one task per width.
 
     Returns
     -------
@@ -228,6 +244,7 @@ def sweep(
     Raises
     ------
     TrainingDiverged: a run diverged; the message names its width, schedule and seed.
+    TypeError: ``executor`` is not a ``concurrent.futures.Executor`` (nor ``None``).
     """
     if not isinstance(data, Dataset):
         raise TypeError(f"data must be a lipnb.data.Dataset (e.g. lipnb.data.noisy_sine()); got {type(data).__name__}")
@@ -252,43 +269,140 @@ def sweep(
                         ("progress", progress)):
         if not isinstance(value, bool):
             raise TypeError(f"{flag} must be True or False; got {value!r}")
+    if executor is not None and not isinstance(executor, concurrent.futures.Executor):
+        hint = (" (for a dask.distributed Client, pass client.get_executor())"
+                if type(executor).__name__ == "Client" else "")
+        raise TypeError(f"executor must be None or a concurrent.futures.Executor, e.g. a ProcessPoolExecutor or a "
+                        f"dask.distributed Client's get_executor(); got {type(executor).__name__}{hint}")
 
     names = list(schedules)
-    S = len(seeds)
-    member_seeds = seeds * len(names)
-    bounds = [0] + [c for c in cps if c > 0] + [steps]
-    x, y = data.x_train, data.y_train
+    grid = _Grid(data=data, schedules=schedules, names=names, seeds=seeds, act=act, init=init, steps=steps,
+                 loss=lo, log_every=log_every, certify=certify, certify_kw=dict(certify_kw),
+                 certify_checkpoints=certify_checkpoints, return_histories=return_histories, device=device,
+                 bounds=[0] + [c for c in cps if c > 0] + [steps], at_zero=bool(cps) and cps[0] == 0)
     rows: list[dict[str, Any]] = []
     histories: dict[int, History] = {}
-    for m in tqdm(widths, desc="widths", disable=not progress):
-        specs = [_resolve(name, schedules[name], m) for name in names]
-        per_member = [specs[k // S] for k in range(len(member_seeds))]
-        net = TwoLayerNet.init(data.d, m, act, init=init, seed=member_seeds, device=device)
-        path = np.zeros((2, len(member_seeds)))
-        hist: History | None = None
-        if cps and cps[0] == 0:
-            method = certify if certify_checkpoints else None
-            rows.extend(_measure(net, data, names, member_seeds, S, specs, steps, 0, path, method, certify_kw))
-        for t0, t1 in zip(bounds[:-1], bounds[1:]):
-            try:
-                net, h = train(net, x, y, [_shift(s, t0) for s in per_member], t1 - t0, loss=lo,
-                               log_every=log_every)
-            except TrainingDiverged as exc:
-                k = exc.member
-                raise TrainingDiverged(
-                    t0 + exc.step, k, exc.loss,
-                    f"(sweep: width {m}, schedule {names[k // S]!r}, seed {member_seeds[k]})") from exc
-            path += np.stack([h.path_length["A"][-1], h.path_length["B"][-1]])
-            if return_histories:
-                hist = h if hist is None else concat_histories(hist, h)
-            method = certify if (t1 == steps or certify_checkpoints) else None
-            rows.extend(_measure(net, data, names, member_seeds, S, specs, steps, t1, path, method, certify_kw))
+    if executor is None:
+        cells: Any = ((m, _sweep_width(grid, m)) for m in tqdm(widths, desc="widths", disable=not progress))
+    else:
+        cells = zip(widths, _on_executor(executor, grid, widths, progress))
+    for m, (width_rows, hist) in cells:
+        rows.extend(width_rows)
         if hist is not None:
             histories[m] = hist
     df = pd.DataFrame(rows, columns=list(COLUMNS))
     df["schedule"] = pd.Categorical(df["schedule"], categories=names, ordered=True)
     df["lip_exact"] = df["lip_exact"].astype(bool)
     return (df, histories) if return_histories else df
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Everything a width's cell needs, checked by :func:`sweep`; sent whole to an executor's task."""
+
+    data: Dataset
+    schedules: dict[str, ScheduleSpec]
+    names: list[str]
+    seeds: list[int]
+    act: Any
+    init: str
+    steps: int
+    loss: Any
+    log_every: int
+    certify: str | None
+    certify_kw: dict[str, Any]
+    certify_checkpoints: bool
+    return_histories: bool
+    device: Any
+    bounds: list[int]
+    at_zero: bool
+
+
+def _sweep_width(grid: _Grid, m: int) -> tuple[list[dict[str, Any]], History | None]:
+    """One cell of the grid: the ensemble of every (schedule, seed) at width m, trained and measured.
+
+    Returns its rows (in the order of ``step``, schedule, seed) and, with ``return_histories``, its History.
+    """
+    names, seeds = grid.names, grid.seeds
+    S = len(seeds)
+    member_seeds = seeds * len(names)
+    x, y = grid.data.x_train, grid.data.y_train
+    specs = [_resolve(name, grid.schedules[name], m) for name in names]
+    per_member = [specs[k // S] for k in range(len(member_seeds))]
+    net = TwoLayerNet.init(grid.data.d, m, grid.act, init=grid.init, seed=member_seeds, device=grid.device)
+    path = np.zeros((2, len(member_seeds)))
+    rows: list[dict[str, Any]] = []
+    hist: History | None = None
+    if grid.at_zero:
+        method = grid.certify if grid.certify_checkpoints else None
+        rows.extend(_measure(net, grid.data, names, member_seeds, S, specs, grid.steps, 0, path, method,
+                             grid.certify_kw))
+    for t0, t1 in zip(grid.bounds[:-1], grid.bounds[1:]):
+        try:
+            net, h = train(net, x, y, [_shift(s, t0) for s in per_member], t1 - t0, loss=grid.loss,
+                           log_every=grid.log_every)
+        except TrainingDiverged as exc:
+            k = exc.member
+            raise TrainingDiverged(t0 + exc.step, k, exc.loss, _diverged_detail(grid, m, k)) from exc
+        path += np.stack([h.path_length["A"][-1], h.path_length["B"][-1]])
+        if grid.return_histories:
+            hist = h if hist is None else concat_histories(hist, h)
+        method = grid.certify if (t1 == grid.steps or grid.certify_checkpoints) else None
+        rows.extend(_measure(net, grid.data, names, member_seeds, S, specs, grid.steps, t1, path, method,
+                             grid.certify_kw))
+    return rows, hist
+
+
+def _diverged_detail(grid: _Grid, m: int, k: int) -> str:
+    S = len(grid.seeds)
+    return f"(sweep: width {m}, schedule {grid.names[k // S]!r}, seed {grid.seeds[k % S]})"
+
+
+def _run_cell(payload: bytes, m: int, parent_pid: int, default_dtype: str) -> tuple[str, Any]:
+    """An executor's task: one width of the grid (``payload`` is the cloudpickled :class:`_Grid`).
+
+    In another process torch is pinned to one thread and to the caller's default dtype, so that the numbers
+    are those of a serial sweep on one thread. Returns ``("ok", (rows, history))``, or
+    ``("diverged", (step, member, loss))`` (a ``TrainingDiverged`` does not survive pickling).
+    """
+    import cloudpickle
+
+    if os.getpid() != parent_pid:
+        torch.set_num_threads(1)
+        torch.set_default_dtype(getattr(torch, default_dtype))
+    grid = cloudpickle.loads(payload)
+    try:
+        return "ok", _sweep_width(grid, m)
+    except TrainingDiverged as exc:
+        return "diverged", (exc.step, exc.member, exc.loss)
+
+
+def _on_executor(executor: concurrent.futures.Executor, grid: _Grid, widths: list[int], progress: bool
+                 ) -> list[tuple[list[dict[str, Any]], History | None]]:
+    """Run every width as a task on ``executor``; the results in the order of ``widths``.
+
+    The first task to fail (or diverge) raises at once, and the tasks not yet started are cancelled.
+    """
+    import cloudpickle
+
+    payload = cloudpickle.dumps(grid)
+    dtype = str(torch.get_default_dtype()).removeprefix("torch.")
+    futures = {executor.submit(_run_cell, payload, m, os.getpid(), dtype): m for m in widths}
+    results: dict[int, tuple[list[dict[str, Any]], History | None]] = {}
+    try:
+        with tqdm(total=len(futures), desc="widths", disable=not progress) as bar:
+            for future in concurrent.futures.as_completed(futures):
+                m = futures[future]
+                status, value = future.result()
+                if status == "diverged":
+                    step, k, loss = value
+                    raise TrainingDiverged(step, k, loss, _diverged_detail(grid, m, k))
+                results[m] = value
+                bar.update(1)
+    finally:
+        for future in futures:
+            future.cancel()
+    return [results[m] for m in widths]
 
 
 def _measure(net: TwoLayerNet, data: Dataset, names: list[str], member_seeds: list[int], S: int, specs: list[Any],
