@@ -273,3 +273,27 @@ def test_cuda(dtype):
         _train(model, opt, x.cuda(), y.cuda(), 1, 64, t)
         assert _product(model, 1.0) <= budget.certificate().bound * (1 + 1e-12) <= budget.target * (1 + 1e-12)
     assert budget.certificate().scaled_steps > 0
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("width,d", [(16, 3), (40, 2000)])  # rows of 3 entries and of 2000 (> _ROW_LIMIT)
+def test_measured_lengths_bound_the_true_steps_tightly(dtype, width, d):
+    """Path increments ≥ the exact ‖ΔW‖_F of the stored weights (float64 of their values), within 1e-4."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(32, d, generator=g, dtype=torch.float64).to(dtype)
+    y = torch.randn(32, 1, generator=g, dtype=torch.float64).to(dtype)
+    model = _model(d, 3, width, "tanh", 0, dtype)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    budget = LipschitzBudget(model, opt, target=1e6, start=10)
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    before = [m.weight.detach().double().clone() for m in linears]
+    total = [0.0] * 3
+    for t in range(20):
+        _train(model, opt, x, y, 1, 32, t)
+        after = [m.weight.detach().double().clone() for m in linears]
+        total = [s + float((a - b).norm()) for s, a, b in zip(total, after, before)]
+        before = after
+    cert = budget.certificate()
+    measured = [p + q for p, q in zip(cert.path_before, cert.path_after)]
+    for m, exact in zip(measured, total):
+        assert exact <= m <= exact * (1 + 1e-4)
