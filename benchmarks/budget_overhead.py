@@ -38,11 +38,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from machine import cpu_model, git_state
 from torch import nn
 
 import lipnb
 from lipnb.torch import LipschitzBudget
-from machine import cpu_model, git_state
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "budget_overhead.json"
 VARIANTS = ("plain", "counting", "free", "binding")
@@ -60,12 +60,21 @@ def make_model(d: int, width: int, depth: int, dtype: torch.dtype, seed: int) ->
 
 
 def product_bound(model: nn.Sequential) -> float:
-    return math.prod(float(torch.linalg.matrix_norm(m.weight.detach().double(), ord=2))
-                     for m in model if isinstance(m, nn.Linear))
+    return math.prod(
+        float(torch.linalg.matrix_norm(m.weight.detach().double(), ord=2)) for m in model if isinstance(m, nn.Linear)
+    )
 
 
-def run(variant: str, base: nn.Sequential, x: torch.Tensor, y: torch.Tensor, batches: torch.Tensor, lr: float,
-        warmup: int, steps: int) -> tuple[float, float, LipschitzBudget | None, nn.Sequential]:
+def run(
+    variant: str,
+    base: nn.Sequential,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batches: torch.Tensor,
+    lr: float,
+    warmup: int,
+    steps: int,
+) -> tuple[float, float, LipschitzBudget | None, nn.Sequential]:
     """Wall and CPU seconds per step of ``steps`` timed steps (after ``warmup`` untimed ones) of one variant."""
     model = copy.deepcopy(base)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -117,12 +126,21 @@ def main(argv: list[str] | None = None) -> int:
     dtype = getattr(torch, args.dtype)
     started = time.perf_counter()
     machine = {
-        "cpu_model": cpu_model(), "nproc": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-        "torch": torch.__version__, "lipnb": lipnb.__version__, "python": platform.python_version(),
-        "platform": platform.platform(), "loadavg_start": os.getloadavg(), **git_state(),
+        "cpu_model": cpu_model(),
+        "nproc": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "lipnb": lipnb.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "loadavg_start": os.getloadavg(),
+        **git_state(),
     }
-    print(f"# {machine['cpu_model']}, nproc={machine['nproc']}, torch {machine['torch']} "
-          f"({machine['torch_threads']} threads), load average {machine['loadavg_start'][0]:.2f}", flush=True)
+    print(
+        f"# {machine['cpu_model']}, nproc={machine['nproc']}, torch {machine['torch']} "
+        f"({machine['torch_threads']} threads), load average {machine['loadavg_start'][0]:.2f}",
+        flush=True,
+    )
     g = torch.Generator().manual_seed(0)
     x = torch.randn(args.n, args.d, generator=g).to(dtype)
     y = torch.sin(x @ torch.randn(args.d, 1, generator=g).to(dtype) / math.sqrt(args.d))
@@ -140,28 +158,46 @@ def main(argv: list[str] | None = None) -> int:
             if v == "binding":
                 cert = budget.certificate()
                 if not (product_bound(model) <= cert.bound * (1 + 1e-12) and cert.bound <= cert.target):
-                    failures.append(f"bound violated: product {product_bound(model):.6g}, bound {cert.bound:.6g}, "
-                                    f"target {cert.target:.6g}")
+                    failures.append(
+                        f"bound violated: product {product_bound(model):.6g}, bound {cert.bound:.6g}, "
+                        f"target {cert.target:.6g}"
+                    )
                 if cert.scaled_steps != total:
                     failures.append(f"binding variant scaled {cert.scaled_steps} of {total} steps")
     medians = {clock: {v: statistics.median(t) for v, t in per.items()} for clock, per in times.items()}
-    overheads = {clock: {v: med[v] / med["plain"] - 1.0 for v in VARIANTS if v != "plain"}
-                 for clock, med in medians.items()}
+    overheads = {
+        clock: {v: med[v] / med["plain"] - 1.0 for v in VARIANTS if v != "plain"} for clock, med in medians.items()
+    }
     median, overhead = medians[args.clock], overheads[args.clock]
     params = sum(p.numel() for p in base.parameters())
-    print(f"# MLP d={args.d}, width {args.width}, depth {args.depth} ({params} parameters), {args.dtype}, "
-          f"batch {args.batch}, Adam; median of {args.repeats} x {args.steps} steps, {args.clock} clock")
+    print(
+        f"# MLP d={args.d}, width {args.width}, depth {args.depth} ({params} parameters), {args.dtype}, "
+        f"batch {args.batch}, Adam; median of {args.repeats} x {args.steps} steps, {args.clock} clock"
+    )
     for v in VARIANTS:
-        extra = "" if v == "plain" else (f"  overhead {100 * overhead[v]:+.1f} % "
-                                         f"({1e6 * (median[v] - median['plain']):+.1f} us; other clock "
-                                         f"{100 * overheads['cpu' if args.clock == 'wall' else 'wall'][v]:+.1f} %)")
+        extra = (
+            ""
+            if v == "plain"
+            else (
+                f"  overhead {100 * overhead[v]:+.1f} % "
+                f"({1e6 * (median[v] - median['plain']):+.1f} us; other clock "
+                f"{100 * overheads['cpu' if args.clock == 'wall' else 'wall'][v]:+.1f} %)"
+            )
+        )
         print(f"  {v:9s} {1e6 * median[v]:8.1f} us/step{extra}")
     result: dict[str, Any] = {
-        "benchmark": "budget_overhead", "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.executable).name, *sys.argv]), "args": {k: str(v) for k, v in vars(args).items()},
-        "machine": {**machine, "loadavg_end": os.getloadavg()}, "parameters": params,
-        "seconds_per_step": times, "median_seconds_per_step": medians, "overhead": overheads, "clock": args.clock,
-        "failures": failures, "wall_s": time.perf_counter() - started,
+        "benchmark": "budget_overhead",
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "machine": {**machine, "loadavg_end": os.getloadavg()},
+        "parameters": params,
+        "seconds_per_step": times,
+        "median_seconds_per_step": medians,
+        "overhead": overheads,
+        "clock": args.clock,
+        "failures": failures,
+        "wall_s": time.perf_counter() - started,
     }
     if not args.quick:
         args.out.parent.mkdir(parents=True, exist_ok=True)

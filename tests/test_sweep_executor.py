@@ -26,8 +26,7 @@ def _schedules():
     }
 
 
-ARGS = dict(widths=[16, 8, 24], seeds=[5, 2], steps=60, checkpoints=[0, 30], progress=False,
-            return_histories=True)
+ARGS = dict(widths=[16, 8, 24], seeds=[5, 2], steps=60, checkpoints=[0, 30], progress=False, return_histories=True)
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +70,12 @@ def test_thread_pool_in_this_process_gives_the_serial_frame(sine, serial):
 
 def test_dask_distributed_gives_the_serial_frame(sine, serial):
     distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed")
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
-                                  silence_logs=50) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, silence_logs=50
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         _assert_same(sweep(sine, schedules=_schedules(), executor=client.get_executor(), **ARGS), serial)
 
 
@@ -87,11 +90,14 @@ def test_divergence_in_a_task_names_width_schedule_and_seed(sine):
     assert (info.value.step, info.value.member) == (serial_info.value.step, serial_info.value.member)
 
 
-@pytest.mark.parametrize("executor,match", [
-    ("processes", "got str"),
-    (4, "got int"),
-    (ProcessPoolExecutor, "got type"),
-])
+@pytest.mark.parametrize(
+    "executor,match",
+    [
+        ("processes", "got str"),
+        (4, "got int"),
+        (ProcessPoolExecutor, "got type"),
+    ],
+)
 def test_bad_executor_is_a_type_error(sine, executor, match):
     with pytest.raises(TypeError, match=f"executor must be None or a concurrent.futures.Executor.*{match}"):
         sweep(sine, [8], {"c": S.constant(0.05)}, [0], steps=5, progress=False, executor=executor)

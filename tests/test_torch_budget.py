@@ -12,12 +12,10 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_torch_convert import exact_1d_upper
 from torch import nn
 
-import lipnb
 from lipnb.torch import LipschitzBudget, from_module
-
-from test_torch_convert import exact_1d_upper
 
 OPTIMIZERS = {
     "sgd": lambda p: torch.optim.SGD(p, lr=0.05),
@@ -63,10 +61,18 @@ def _train(model, opt, x, y, steps, batch, seed, after_step=None):
 
 
 @settings(max_examples=24)
-@given(seed=st.integers(0, 10_000), opt_name=st.sampled_from(sorted(OPTIMIZERS)), depth=st.sampled_from([2, 3]),
-       dtype=st.sampled_from([torch.float32, torch.float64]), batch=st.sampled_from([4, 16, 48]),
-       act=st.sampled_from(["relu", "tanh"]), d=st.sampled_from([1, 3]), start=st.sampled_from([0, 1, 6]),
-       slack=st.floats(1.0, 1.6), rate=st.sampled_from([None, 0.05, 0.5]))
+@given(
+    seed=st.integers(0, 10_000),
+    opt_name=st.sampled_from(sorted(OPTIMIZERS)),
+    depth=st.sampled_from([2, 3]),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    batch=st.sampled_from([4, 16, 48]),
+    act=st.sampled_from(["relu", "tanh"]),
+    d=st.sampled_from([1, 3]),
+    start=st.sampled_from([0, 1, 6]),
+    slack=st.floats(1.0, 1.6),
+    rate=st.sampled_from([None, 0.05, 0.5]),
+)
 def test_bound_holds_at_every_step_after_start(seed, opt_name, depth, dtype, batch, act, d, start, slack, rate):
     steps = 30
     x, y = _data(d, 48, seed, dtype)
@@ -238,12 +244,15 @@ def test_vector_outputs_and_other_activations():
     assert 2.0 * _product(model, 1.0) <= cert.bound <= cert.target and cert.scaled_steps > 0
 
 
-@pytest.mark.parametrize("kwargs,error,match", [
-    (dict(target=-1.0), ValueError, "target must be > 0"),
-    (dict(target=2.0, start=-3), ValueError, "start must be >= 0"),
-    (dict(target=2.0, rate=0.0), ValueError, "rate must be > 0"),
-    (dict(target="2"), TypeError, "target must be a real number"),
-])
+@pytest.mark.parametrize(
+    "kwargs,error,match",
+    [
+        (dict(target=-1.0), ValueError, "target must be > 0"),
+        (dict(target=2.0, start=-3), ValueError, "start must be >= 0"),
+        (dict(target=2.0, rate=0.0), ValueError, "rate must be > 0"),
+        (dict(target="2"), TypeError, "target must be a real number"),
+    ],
+)
 def test_argument_errors_name_the_argument(kwargs, error, match):
     model = _model(1, 2, 4, "relu", 0, torch.float64)
     with pytest.raises(error, match=match):

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import NET_ACTIVATIONS
 from torch import nn
 
 import lipnb
 from lipnb.torch import SUPPORTED_ACTIVATIONS, from_module, parse_sequential
-
-from conftest import NET_ACTIVATIONS
 
 
 def _same_two_layer(a: lipnb.TwoLayerNet, b: lipnb.TwoLayerNet) -> None:
@@ -75,8 +74,9 @@ def test_float32_module_converts_exactly_to_float64_or_keeps_its_dtype():
 
 
 def test_linear_without_bias_gets_a_zero_bias():
-    module = nn.Sequential(nn.Linear(2, 4, bias=False), nn.ReLU(), nn.Linear(4, 3), nn.ReLU(),
-                           nn.Linear(3, 1, bias=False)).double()
+    module = nn.Sequential(
+        nn.Linear(2, 4, bias=False), nn.ReLU(), nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 1, bias=False)
+    ).double()
     net = from_module(module)
     assert isinstance(net, lipnb.MLP)
     assert torch.equal(net.biases[0], torch.zeros(4, dtype=torch.float64))
@@ -124,27 +124,30 @@ class _Wrapper(nn.Module):
 L = nn.Linear
 
 
-@pytest.mark.parametrize("module,match", [
-    (_Wrapper(), "must be a torch.nn.Sequential.*got .*_Wrapper"),
-    (nn.ModuleList([L(2, 3), nn.ReLU(), L(3, 1)]), "must be a torch.nn.Sequential"),
-    (nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), L(2, 1)), r"layer 0 \(Conv2d\) is not supported"),
-    (nn.Sequential(L(2, 3), nn.BatchNorm1d(3), L(3, 1)), r"layer 1 \(BatchNorm1d\) is not supported"),
-    (nn.Sequential(L(2, 3), nn.ReLU(), nn.Dropout(), L(3, 1)), r"layer 2 \(Dropout\) is not supported"),
-    (nn.Sequential(L(2, 3), nn.ELU(), L(3, 1)), r"layer 1 \(ELU\) is not supported"),
-    (nn.Sequential(L(2, 3), _MyReLU(), L(3, 1)), r"layer 1 \(_MyReLU\) is not supported"),
-    (nn.Sequential(L(2, 3), nn.ReLU(), L(3, 3), nn.Tanh(), L(3, 1)), r"layer 3 \(Tanh\(\)\) differs .* layer 1"),
-    (nn.Sequential(L(2, 3), nn.LeakyReLU(0.1), L(3, 3), nn.LeakyReLU(0.2), L(3, 1)), r"layer 3 .*differs"),
-    (nn.Sequential(L(2, 3), L(3, 3), nn.ReLU(), L(3, 1)), r"layer 1 \(nn.Linear\) follows"),
-    (nn.Sequential(nn.ReLU(), L(2, 3), nn.ReLU(), L(3, 1)), r"layer 0 \(ReLU\) is an activation first"),
-    (nn.Sequential(L(2, 3), nn.ReLU(), nn.ReLU(), L(3, 1)), r"layer 2 \(ReLU\) is an activation after"),
-    (nn.Sequential(L(2, 3), nn.ReLU(), L(3, 1), nn.ReLU()), r"layer 3 \(ReLU\) is last"),
-    (nn.Sequential(L(2, 3), nn.ReLU(), L(4, 1)), r"layer 2 \(nn.Linear\(4, 1\)\) takes 4 inputs but layer 0"),
-    (nn.Sequential(L(2, 3), nn.ReLU(), L(3, 2)), r"layer 2 .* has 2 outputs.*scalar"),
-    (nn.Sequential(L(2, 3), nn.Softplus(beta=2), L(3, 1)), r"layer 1 \(nn.Softplus\(beta=2"),
-    (nn.Sequential(L(2, 3), nn.GELU(approximate="tanh"), L(3, 1)), r"layer 1 \(nn.GELU\(approximate='tanh'\)\)"),
-    (nn.Sequential(L(2, 1)), "has 1 nn.Linear layer"),
-    (nn.Sequential(), "has 0 nn.Linear layer"),
-])
+@pytest.mark.parametrize(
+    "module,match",
+    [
+        (_Wrapper(), "must be a torch.nn.Sequential.*got .*_Wrapper"),
+        (nn.ModuleList([L(2, 3), nn.ReLU(), L(3, 1)]), "must be a torch.nn.Sequential"),
+        (nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), L(2, 1)), r"layer 0 \(Conv2d\) is not supported"),
+        (nn.Sequential(L(2, 3), nn.BatchNorm1d(3), L(3, 1)), r"layer 1 \(BatchNorm1d\) is not supported"),
+        (nn.Sequential(L(2, 3), nn.ReLU(), nn.Dropout(), L(3, 1)), r"layer 2 \(Dropout\) is not supported"),
+        (nn.Sequential(L(2, 3), nn.ELU(), L(3, 1)), r"layer 1 \(ELU\) is not supported"),
+        (nn.Sequential(L(2, 3), _MyReLU(), L(3, 1)), r"layer 1 \(_MyReLU\) is not supported"),
+        (nn.Sequential(L(2, 3), nn.ReLU(), L(3, 3), nn.Tanh(), L(3, 1)), r"layer 3 \(Tanh\(\)\) differs .* layer 1"),
+        (nn.Sequential(L(2, 3), nn.LeakyReLU(0.1), L(3, 3), nn.LeakyReLU(0.2), L(3, 1)), r"layer 3 .*differs"),
+        (nn.Sequential(L(2, 3), L(3, 3), nn.ReLU(), L(3, 1)), r"layer 1 \(nn.Linear\) follows"),
+        (nn.Sequential(nn.ReLU(), L(2, 3), nn.ReLU(), L(3, 1)), r"layer 0 \(ReLU\) is an activation first"),
+        (nn.Sequential(L(2, 3), nn.ReLU(), nn.ReLU(), L(3, 1)), r"layer 2 \(ReLU\) is an activation after"),
+        (nn.Sequential(L(2, 3), nn.ReLU(), L(3, 1), nn.ReLU()), r"layer 3 \(ReLU\) is last"),
+        (nn.Sequential(L(2, 3), nn.ReLU(), L(4, 1)), r"layer 2 \(nn.Linear\(4, 1\)\) takes 4 inputs but layer 0"),
+        (nn.Sequential(L(2, 3), nn.ReLU(), L(3, 2)), r"layer 2 .* has 2 outputs.*scalar"),
+        (nn.Sequential(L(2, 3), nn.Softplus(beta=2), L(3, 1)), r"layer 1 \(nn.Softplus\(beta=2"),
+        (nn.Sequential(L(2, 3), nn.GELU(approximate="tanh"), L(3, 1)), r"layer 1 \(nn.GELU\(approximate='tanh'\)\)"),
+        (nn.Sequential(L(2, 1)), "has 1 nn.Linear layer"),
+        (nn.Sequential(), "has 0 nn.Linear layer"),
+    ],
+)
 def test_anything_else_is_a_type_error_naming_the_layer(module, match):
     with pytest.raises(TypeError, match=match) as info:
         from_module(module)

@@ -11,8 +11,15 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from torch.optim.lr_scheduler import ChainedScheduler, ExponentialLR, LambdaLR, LinearLR, MultiplicativeLR, \
-    SequentialLR, StepLR
+from torch.optim.lr_scheduler import (
+    ChainedScheduler,
+    ExponentialLR,
+    LambdaLR,
+    LinearLR,
+    MultiplicativeLR,
+    SequentialLR,
+    StepLR,
+)
 
 from lipnb import schedules as S
 from lipnb.torch import EventualExponential, EventualPolynomial, FromSchedule
@@ -64,12 +71,16 @@ def test_eventual_polynomial_equals_lipnb_step_by_step(start, power):
         assert _rel(got[:, j], S.eventual_polynomial(lr, start, power).values(n)) <= 1e-15
 
 
-@pytest.mark.parametrize("schedule", [
-    S.eventual_exponential(0.3, 10, 0.05),
-    S.exponential(0.3, 0.01),
-    S.step(0.3, [5, 20, 60], 0.5),
-    S.join([S.constant(0.3), S.eventual_polynomial(0.1, 5, 2.0)], [25]),
-], ids=["eventual_exponential", "exponential", "step", "join"])
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        S.eventual_exponential(0.3, 10, 0.05),
+        S.exponential(0.3, 0.01),
+        S.step(0.3, [5, 20, 60], 0.5),
+        S.join([S.constant(0.3), S.eventual_polynomial(0.1, 5, 2.0)], [25]),
+    ],
+    ids=["eventual_exponential", "exponential", "step", "join"],
+)
 def test_from_schedule_scales_each_group_by_s_t_over_s_0(schedule):
     n = 150
     opt = _optimizer()
@@ -87,11 +98,15 @@ def test_no_drift_over_a_long_run():
     assert _rel(got, S.exponential(1.0, 1e-4).values(n)) <= 1e-15
 
 
-@pytest.mark.parametrize("make", [
-    lambda o: EventualExponential(o, 8, 0.07),
-    lambda o: EventualPolynomial(o, 4, 1.3),
-    lambda o: FromSchedule(o, S.step(0.3, [6, 15], 0.3)),
-], ids=["exponential", "polynomial", "from_schedule"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda o: EventualExponential(o, 8, 0.07),
+        lambda o: EventualPolynomial(o, 4, 1.3),
+        lambda o: FromSchedule(o, S.step(0.3, [6, 15], 0.3)),
+    ],
+    ids=["exponential", "polynomial", "from_schedule"],
+)
 def test_state_dict_round_trip_mid_run(make):
     n, cut = 40, 17
     opt = _optimizer()
@@ -178,18 +193,20 @@ def test_chained_state_dict_round_trip():
     np.testing.assert_array_equal(np.concatenate([first, _rates(opt2, s2, n - cut)]), whole)
 
 
-@pytest.mark.parametrize("make,error,match", [
-    (lambda o: EventualExponential(o, 5, -0.1), ValueError, "rate must be >= 0"),
-    (lambda o: EventualExponential(o, 5, float("nan")), ValueError, "rate must be a finite"),
-    (lambda o: EventualExponential(o, -1, 0.1), ValueError, "start must be >= 0"),
-    (lambda o: EventualExponential(o, 1.5, 0.1), TypeError, "start must be an integer"),
-    (lambda o: EventualExponential(o, 2, "fast"), TypeError, "rate must be a real number"),
-    (lambda o: EventualPolynomial(o, 0, -2.0), ValueError, "power must be >= 0"),
-    (lambda o: FromSchedule(o, lambda t: 0.1), TypeError, "schedule must be a lipnb.schedules.Schedule"),
-    (lambda o: FromSchedule(o, S.adaptive(0.1, 5, S.exponential_rate(0.1, 0.1))), TypeError,
-     "LipschitzBudget"),
-    (lambda o: EventualExponential("sgd", 5, 0.1), TypeError, "optimizer must be a torch.optim.Optimizer"),
-])
+@pytest.mark.parametrize(
+    "make,error,match",
+    [
+        (lambda o: EventualExponential(o, 5, -0.1), ValueError, "rate must be >= 0"),
+        (lambda o: EventualExponential(o, 5, float("nan")), ValueError, "rate must be a finite"),
+        (lambda o: EventualExponential(o, -1, 0.1), ValueError, "start must be >= 0"),
+        (lambda o: EventualExponential(o, 1.5, 0.1), TypeError, "start must be an integer"),
+        (lambda o: EventualExponential(o, 2, "fast"), TypeError, "rate must be a real number"),
+        (lambda o: EventualPolynomial(o, 0, -2.0), ValueError, "power must be >= 0"),
+        (lambda o: FromSchedule(o, lambda t: 0.1), TypeError, "schedule must be a lipnb.schedules.Schedule"),
+        (lambda o: FromSchedule(o, S.adaptive(0.1, 5, S.exponential_rate(0.1, 0.1))), TypeError, "LipschitzBudget"),
+        (lambda o: EventualExponential("sgd", 5, 0.1), TypeError, "optimizer must be a torch.optim.Optimizer"),
+    ],
+)
 def test_validation_names_the_argument(make, error, match):
     opt = _optimizer()
     before = [g["lr"] for g in opt.param_groups]

@@ -138,8 +138,10 @@ def shared_gamma(target: float, L_sigma: float, norms: list[float]) -> float:
     """
     bound = _product(L_sigma, norms, [0.0] * len(norms))
     if not bound <= target:
-        raise ValueError(f"target={target:.6g} is below the model's product bound {bound:.6g} = "
-                         f"L_sigma^(D-1) prod_l ||W_l||_op at the start of the budget; raise target or start earlier")
+        raise ValueError(
+            f"target={target:.6g} is below the model's product bound {bound:.6g} = "
+            f"L_sigma^(D-1) prod_l ||W_l||_op at the start of the budget; raise target or start earlier"
+        )
     lo, hi = 0.0, 1.0
     while _product(L_sigma, norms, [hi] * len(norms)) <= target:
         lo, hi = hi, 2.0 * hi
@@ -196,8 +198,9 @@ class LipschitzBudget:
         :meth:`remove` it).
     """
 
-    def __init__(self, model: nn.Module, optimizer: Optimizer, target: float, start: int = 0,
-                 rate: float | None = None) -> None:
+    def __init__(
+        self, model: nn.Module, optimizer: Optimizer, target: float, start: int = 0, rate: float | None = None
+    ) -> None:
         parsed = parse_sequential(model, scalar_output=False, name="model")
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer must be a torch.optim.Optimizer; got {type(optimizer).__name__}")
@@ -208,12 +211,15 @@ class LipschitzBudget:
         seen: dict[int, int] = {}
         for i, lin in zip(parsed.indices, parsed.linears):
             if not lin.weight.is_floating_point():
-                raise TypeError(f"layer {i} (nn.Linear) has weights of dtype {lin.weight.dtype}; a floating dtype "
-                                "is needed")
+                raise TypeError(
+                    f"layer {i} (nn.Linear) has weights of dtype {lin.weight.dtype}; a floating dtype is needed"
+                )
             j = seen.setdefault(id(lin.weight), i)
             if j != i:
-                raise ValueError(f"layer {i} (nn.Linear) shares its weight with layer {j}: a shared weight would be "
-                                 "budgeted twice; give each layer its own")
+                raise ValueError(
+                    f"layer {i} (nn.Linear) shares its weight with layer {j}: a shared weight would be "
+                    "budgeted twice; give each layer its own"
+                )
         self.model = model
         self.optimizer = optimizer
         self.indices = parsed.indices
@@ -262,8 +268,10 @@ class LipschitzBudget:
         self._handle.remove()
 
     def __repr__(self) -> str:
-        return (f"LipschitzBudget(target={self.target:g}, start={self.start}, rate={self.rate}, "
-                f"depth={len(self._linears)}, activation={self.activation}, steps={self._steps})")
+        return (
+            f"LipschitzBudget(target={self.target:g}, start={self.start}, rate={self.rate}, "
+            f"depth={len(self._linears)}, activation={self.activation}, steps={self._steps})"
+        )
 
     # ---------------------------------------------------------------------------------------- the rule
     def _fix_budget(self, norms: list[float]) -> None:
@@ -304,8 +312,10 @@ class LipschitzBudget:
         weights = [lin.weight for lin in self._linears]
         if [w.data_ptr() for w in weights] != self._storage:
             moved = next(i for i, w, ptr in zip(self.indices, weights, self._storage) if w.data_ptr() != ptr)
-            raise RuntimeError(f"layer {moved} (nn.Linear)'s weight was replaced (another device, dtype or "
-                               "tensor) since the budget was attached; attach a new budget")
+            raise RuntimeError(
+                f"layer {moved} (nn.Linear)'s weight was replaced (another device, dtype or "
+                "tensor) since the budget was attached; attach a new budget"
+            )
         with torch.no_grad():
             for w, p, d in zip(weights, self._prev, self._diff):
                 torch.sub(w, p, out=d)
@@ -344,7 +354,8 @@ class LipschitzBudget:
         and c = 0 (the old weights, exactly) when nothing fits."""
         old, step, written = self._prev[layer], self._diff[layer], self._work[layer]
         room = cap / self._roundoff[layer] - self._unit[layer] * 2.0 * float(
-            torch.linalg.vector_norm(old, dtype=torch.float64))
+            torch.linalg.vector_norm(old, dtype=torch.float64)
+        )
         c = room / (length / self._roundoff[layer]) if length > 0 and math.isfinite(length) else 0.0
         for _ in range(4):
             if not c > 0.0:
@@ -373,9 +384,11 @@ class LipschitzBudget:
             for i, lin, p in zip(self.indices, self._linears, self._prev):
                 w = lin.weight.detach()
                 if w.shape != p.shape or w.device != p.device or w.dtype != p.dtype or not torch.equal(w, p):
-                    raise RuntimeError(f"layer {i} (nn.Linear)'s weight changed after the last optimizer.step(): "
-                                       "the budget measures changes at optimizer steps only, so it cannot certify "
-                                       "this one")
+                    raise RuntimeError(
+                        f"layer {i} (nn.Linear)'s weight changed after the last optimizer.step(): "
+                        "the budget measures changes at optimizer steps only, so it cannot certify "
+                        "this one"
+                    )
             norms = [_op_norm(p) for p in self._prev]
         L = self.lipschitz_activation
         started = self._gamma is not None
@@ -385,9 +398,18 @@ class LipschitzBudget:
         else:
             bound = _product(L, self._norms0, self._path_before)
         return BudgetCertificate(
-            step=self._steps, start=self.start, started=started, target=self.target, bound=bound,
-            product=_product(L, norms, [0.0] * len(norms)), layer_norms=tuple(norms),
+            step=self._steps,
+            start=self.start,
+            started=started,
+            target=self.target,
+            bound=bound,
+            product=_product(L, norms, [0.0] * len(norms)),
+            layer_norms=tuple(norms),
             norms_at_start=None if self._norms_start is None else tuple(self._norms_start),
-            path_before=tuple(self._path_before), path_after=tuple(self._path_after),
-            gamma=self.gamma, rate=self.rate, lipschitz_activation=L, scaled_steps=self._scaled_steps,
+            path_before=tuple(self._path_before),
+            path_after=tuple(self._path_after),
+            gamma=self.gamma,
+            rate=self.rate,
+            lipschitz_activation=L,
+            scaled_steps=self._scaled_steps,
         )

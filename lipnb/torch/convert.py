@@ -22,12 +22,20 @@ from ..nets import TwoLayerNet
 __all__ = ["from_module", "parse_sequential", "ParsedSequential", "SUPPORTED_ACTIVATIONS"]
 
 #: The activation modules that :func:`from_module` understands, as written in the error messages.
-SUPPORTED_ACTIVATIONS = ("nn.ReLU", "nn.LeakyReLU", "nn.Tanh", "nn.Sigmoid",
-                         "nn.Softplus (beta=1, threshold=20)", "nn.GELU (approximate='none')")
+SUPPORTED_ACTIVATIONS = (
+    "nn.ReLU",
+    "nn.LeakyReLU",
+    "nn.Tanh",
+    "nn.Sigmoid",
+    "nn.Softplus (beta=1, threshold=20)",
+    "nn.GELU (approximate='none')",
+)
 
-_SUPPORTED = ("a torch.nn.Sequential alternating nn.Linear layers and one activation, "
-              "Linear, activation, Linear, ..., Linear (at least two Linear layers); activations: "
-              + ", ".join(SUPPORTED_ACTIVATIONS))
+_SUPPORTED = (
+    "a torch.nn.Sequential alternating nn.Linear layers and one activation, "
+    "Linear, activation, Linear, ..., Linear (at least two Linear layers); activations: "
+    + ", ".join(SUPPORTED_ACTIVATIONS)
+)
 
 
 @dataclass(frozen=True)
@@ -61,14 +69,18 @@ def _activation_of(layer: nn.Module, index: int) -> Activation | None:
         return get_activation("sigmoid")
     if kind is nn.Softplus:
         if float(layer.beta) != 1.0 or float(layer.threshold) != 20.0:
-            raise TypeError(f"layer {index} (nn.Softplus(beta={layer.beta}, threshold={layer.threshold})) is not "
-                            f"supported: lipnb's softplus is nn.Softplus() with beta=1, threshold=20; supported: "
-                            f"{_SUPPORTED}")
+            raise TypeError(
+                f"layer {index} (nn.Softplus(beta={layer.beta}, threshold={layer.threshold})) is not "
+                f"supported: lipnb's softplus is nn.Softplus() with beta=1, threshold=20; supported: "
+                f"{_SUPPORTED}"
+            )
         return get_activation("softplus")
     if kind is nn.GELU:
         if layer.approximate != "none":
-            raise TypeError(f"layer {index} (nn.GELU(approximate={layer.approximate!r})) is not supported: lipnb's "
-                            f"gelu is the exact nn.GELU(approximate='none'); supported: {_SUPPORTED}")
+            raise TypeError(
+                f"layer {index} (nn.GELU(approximate={layer.approximate!r})) is not supported: lipnb's "
+                f"gelu is the exact nn.GELU(approximate='none'); supported: {_SUPPORTED}"
+            )
         return get_activation("gelu")
     return None
 
@@ -110,12 +122,16 @@ def parse_sequential(module: nn.Module, scalar_output: bool = True, name: str = 
         want_linear = i % 2 == 0
         if type(layer) is nn.Linear:
             if not want_linear:
-                raise TypeError(f"layer {i} (nn.Linear) follows the nn.Linear of layer {i - 1}: an activation must "
-                                f"sit between two linear layers; {name} must be {_SUPPORTED}")
+                raise TypeError(
+                    f"layer {i} (nn.Linear) follows the nn.Linear of layer {i - 1}: an activation must "
+                    f"sit between two linear layers; {name} must be {_SUPPORTED}"
+                )
             if linears and layer.in_features != linears[-1].out_features:
-                raise TypeError(f"layer {i} (nn.Linear({layer.in_features}, {layer.out_features})) takes "
-                                f"{layer.in_features} inputs but layer {indices[-1]} (nn.Linear) has "
-                                f"{linears[-1].out_features} outputs")
+                raise TypeError(
+                    f"layer {i} (nn.Linear({layer.in_features}, {layer.out_features})) takes "
+                    f"{layer.in_features} inputs but layer {indices[-1]} (nn.Linear) has "
+                    f"{linears[-1].out_features} outputs"
+                )
             linears.append(layer)
             indices.append(i)
             continue
@@ -124,22 +140,31 @@ def parse_sequential(module: nn.Module, scalar_output: bool = True, name: str = 
             raise TypeError(f"layer {i} ({kind}) is not supported: {name} must be {_SUPPORTED}")
         if want_linear:
             where = "first" if i == 0 else f"after the activation of layer {i - 1}"
-            raise TypeError(f"layer {i} ({kind}) is an activation {where}: an nn.Linear must come first and "
-                            f"between activations; {name} must be {_SUPPORTED}")
+            raise TypeError(
+                f"layer {i} ({kind}) is an activation {where}: an nn.Linear must come first and "
+                f"between activations; {name} must be {_SUPPORTED}"
+            )
         if act_layer is not None and this != act:
-            raise TypeError(f"layer {i} ({layer!r}) differs from the activation of layer {act_layer[0]} "
-                            f"({act_layer[1]!r}): lipnb networks use one activation throughout")
+            raise TypeError(
+                f"layer {i} ({layer!r}) differs from the activation of layer {act_layer[0]} "
+                f"({act_layer[1]!r}): lipnb networks use one activation throughout"
+            )
         act, act_layer = this, (i, layer)
     if len(linears) < 2:
-        raise TypeError(f"{name} has {len(linears)} nn.Linear layer(s) in {len(layers)} layer(s); it must be "
-                        f"{_SUPPORTED}")
+        raise TypeError(
+            f"{name} has {len(linears)} nn.Linear layer(s) in {len(layers)} layer(s); it must be {_SUPPORTED}"
+        )
     if len(layers) % 2 == 0:
-        raise TypeError(f"layer {len(layers) - 1} ({type(layers[-1]).__name__}) is last: {name} must end with an "
-                        f"nn.Linear; it must be {_SUPPORTED}")
+        raise TypeError(
+            f"layer {len(layers) - 1} ({type(layers[-1]).__name__}) is last: {name} must end with an "
+            f"nn.Linear; it must be {_SUPPORTED}"
+        )
     if scalar_output and linears[-1].out_features != 1:
-        raise TypeError(f"layer {indices[-1]} (nn.Linear({linears[-1].in_features}, {linears[-1].out_features})) "
-                        f"has {linears[-1].out_features} outputs: lipnb's TwoLayerNet and MLP are scalar-valued "
-                        "(out_features=1)")
+        raise TypeError(
+            f"layer {indices[-1]} (nn.Linear({linears[-1].in_features}, {linears[-1].out_features})) "
+            f"has {linears[-1].out_features} outputs: lipnb's TwoLayerNet and MLP are scalar-valued "
+            "(out_features=1)"
+        )
     for i, lin in zip(indices, linears):
         if isinstance(lin.weight, nn.parameter.UninitializedParameter):
             raise TypeError(f"layer {i} (nn.Linear) has uninitialized weights; run one forward pass first")
@@ -147,8 +172,9 @@ def parse_sequential(module: nn.Module, scalar_output: bool = True, name: str = 
     return ParsedSequential(tuple(linears), tuple(indices), act)
 
 
-def from_module(module: nn.Module, dtype: torch.dtype | None = torch.float64,
-                device: "str | torch.device | None" = None) -> "TwoLayerNet | MLP":
+def from_module(
+    module: nn.Module, dtype: torch.dtype | None = torch.float64, device: str | torch.device | None = None
+) -> TwoLayerNet | MLP:
     """The lipnb network computing the same function as an ``nn.Sequential`` of linear layers.
 
     ``nn.Sequential(Linear(d, m), σ, Linear(m, 1))`` becomes the :class:`~lipnb.nets.TwoLayerNet`
@@ -194,8 +220,9 @@ def from_module(module: nn.Module, dtype: torch.dtype | None = torch.float64,
         for lin in parsed.linears:
             w = lin.weight.detach()
             weights.append(w)
-            biases.append(lin.bias.detach() if lin.bias is not None else torch.zeros(w.shape[0], dtype=w.dtype,
-                                                                                        device=w.device))
+            biases.append(
+                lin.bias.detach() if lin.bias is not None else torch.zeros(w.shape[0], dtype=w.dtype, device=w.device)
+            )
     kw = dict(dtype=dtype, device=device)
     if parsed.depth == 2:
         return TwoLayerNet.from_weights(weights[0], biases[0], weights[1], biases[1], parsed.activation, **kw)

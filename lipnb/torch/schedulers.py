@@ -83,8 +83,7 @@ class LipnbScheduler(LRScheduler):
             self._others = others
             self._written = current
             return current
-        others = [x if c == w or w == 0 else x * (c / w)
-                  for x, c, w in zip(self._others, current, self._written)]
+        others = [x if c == w or w == 0 else x * (c / w) for x, c, w in zip(self._others, current, self._written)]
         return self._set(others, t)
 
     def _get_closed_form_lr(self) -> list[float]:
@@ -105,8 +104,10 @@ class LipnbScheduler(LRScheduler):
             raise TypeError(f"state_dict must be a dict from state_dict(); got {type(state_dict).__name__}")
         for key in self._identity:
             if key in state_dict and state_dict[key] != getattr(self, key):
-                raise ValueError(f"state_dict was saved with {key}={state_dict[key]!r}, this scheduler has "
-                                 f"{key}={getattr(self, key)!r}")
+                raise ValueError(
+                    f"state_dict was saved with {key}={state_dict[key]!r}, this scheduler has "
+                    f"{key}={getattr(self, key)!r}"
+                )
         self.__dict__.update({k: v for k, v in state_dict.items() if k not in ("optimizer", "_schedule")})
 
     _identity: tuple[str, ...] = ()
@@ -219,12 +220,16 @@ class FromSchedule(LipnbScheduler):
 
     def __init__(self, optimizer: Optimizer, schedule: Schedule, last_epoch: int = -1) -> None:
         if isinstance(schedule, AdaptiveSchedule):
-            raise TypeError("schedule is adaptive (lipnb.schedules.adaptive): its rate depends on the step taken, "
-                            "which a learning-rate scheduler does not see; use lipnb.torch.LipschitzBudget(model, "
-                            "optimizer, target, start, rate) for the adaptive rule")
+            raise TypeError(
+                "schedule is adaptive (lipnb.schedules.adaptive): its rate depends on the step taken, "
+                "which a learning-rate scheduler does not see; use lipnb.torch.LipschitzBudget(model, "
+                "optimizer, target, start, rate) for the adaptive rule"
+            )
         if not isinstance(schedule, Schedule):
-            raise TypeError(f"schedule must be a lipnb.schedules.Schedule (e.g. eventual_exponential(lr, start, "
-                            f"rate)); got {type(schedule).__name__}")
+            raise TypeError(
+                f"schedule must be a lipnb.schedules.Schedule (e.g. eventual_exponential(lr, start, "
+                f"rate)); got {type(schedule).__name__}"
+            )
         s0 = schedule(0)
         if not (s0 > 0 and math.isfinite(s0)):
             raise ValueError(f"schedule must have a positive finite rate at step 0; got s(0) = {s0}")
