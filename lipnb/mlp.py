@@ -213,6 +213,22 @@ class MLP:
         n = torch.stack([operator_norm(W) for W in self._Ws], dim=-1)
         return self._out(self.activation.lipschitz ** (self.depth - 1) * n.prod(dim=-1))
 
+    @classmethod
+    def from_torch(cls, module: torch.nn.Module, dtype: "torch.dtype | None" = torch.float64,
+                   device: "str | torch.device | None" = None) -> "MLP":
+        """The MLP computing the same function as ``module``, an ``nn.Sequential`` of ``nn.Linear`` layers and a
+        supported activation (the inverse of :meth:`to_torch_module`; see :func:`lipnb.torch.from_module`).
+
+        Raises ``TypeError`` naming the layer for anything else, and when the module is a TwoLayerNet.
+        """
+        from .torch.parse import module_weights
+
+        parsed, W, b, kw = module_weights(module, dtype, device)
+        if parsed.depth == 2:
+            raise TypeError("module has 2 linear layers: it converts to a TwoLayerNet, not a MLP; "
+                            "use TwoLayerNet.from_torch or lipnb.torch.from_module")
+        return cls.from_weights(W, b, parsed.activation, **kw)
+
     def to_torch_module(self, i: int = 0) -> torch.nn.Sequential:
         """Member i as an idiomatic ``nn.Sequential`` with the same weights."""
         i = check_int("i", i, minimum=-self.members, maximum=self.members - 1) % self.members

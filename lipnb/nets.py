@@ -353,6 +353,22 @@ class TwoLayerNet:
         n = _norms(self._A, self._a, self._B, self._b)
         return self._out(self.activation.lipschitz * n["B"] * n["A_op"])
 
+    @classmethod
+    def from_torch(cls, module: torch.nn.Module, dtype: "torch.dtype | None" = torch.float64,
+                   device: "str | torch.device | None" = None) -> "TwoLayerNet":
+        """The TwoLayerNet computing the same function as ``module``, an ``nn.Sequential`` of ``nn.Linear`` layers and a
+        supported activation (the inverse of :meth:`to_torch_module`; see :func:`lipnb.torch.from_module`).
+
+        Raises ``TypeError`` naming the layer for anything else, and when the module is an MLP.
+        """
+        from .torch.parse import module_weights
+
+        parsed, W, b, kw = module_weights(module, dtype, device)
+        if parsed.depth != 2:
+            raise TypeError(f"module has {parsed.depth} linear layers: it converts to a MLP, not a TwoLayerNet; "
+                            "use MLP.from_torch or lipnb.torch.from_module")
+        return cls.from_weights(W[0], b[0], W[1], b[1], parsed.activation, **kw)
+
     def to_torch_module(self, i: int = 0) -> torch.nn.Sequential:
         """Member i as an idiomatic ``nn.Sequential(Linear(d, m), σ, Linear(m, 1))`` with the same weights."""
         i = check_int("i", i, minimum=-self.members, maximum=self.members - 1) % self.members

@@ -175,3 +175,17 @@ def test_dtype_must_be_floating():
     module = nn.Sequential(L(2, 3), nn.ReLU(), L(3, 1))
     with pytest.raises(TypeError, match="dtype"):
         from_module(module, dtype=torch.int64)
+
+
+def test_from_torch_classmethods_round_trip_and_refuse_the_other_type():
+    two = lipnb.TwoLayerNet.init(d=3, width=5, activation="tanh", seed=1)
+    back = lipnb.TwoLayerNet.from_torch(two.to_torch_module())
+    for g in ("A", "a", "B", "b"):
+        assert torch.equal(getattr(back, g), getattr(two, g))
+    deep = lipnb.MLP.init(2, [4, 3], activation="relu", seed=0)
+    back_deep = lipnb.MLP.from_torch(deep.to_torch_module())
+    assert all(torch.equal(u, v) for u, v in zip(back_deep.weights, deep.weights))
+    with pytest.raises(TypeError, match="converts to a MLP, not a TwoLayerNet"):
+        lipnb.TwoLayerNet.from_torch(deep.to_torch_module())
+    with pytest.raises(TypeError, match="converts to a TwoLayerNet, not a MLP"):
+        lipnb.MLP.from_torch(two.to_torch_module())
