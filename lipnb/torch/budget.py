@@ -44,7 +44,7 @@ from torch import nn
 from torch.optim import Optimizer
 
 from .._validate import check_int, check_real
-from .convert import parse_sequential
+from .parse import parse_sequential
 
 __all__ = ["LipschitzBudget", "BudgetCertificate"]
 
