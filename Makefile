@@ -31,15 +31,25 @@ NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 #   OPENBLAS_NUM_THREADS=1 a threaded BLAS reduction sums in an order that depends on the
 #                          core count (torch's threads are fixed by lipnb.notebook.setup)
 # The pins cost about a third more time in training; benchmarks/ runs without them.
-NB_ENV := MPLBACKEND=Agg PYTHONHASHSEED=0 MKL_CBWR=COMPATIBLE ATEN_CPU_CAPABILITY=avx2 \
+NB_PINS := PYTHONHASHSEED=0 MKL_CBWR=COMPATIBLE ATEN_CPU_CAPABILITY=avx2 \
 	OPENBLAS_CORETYPE=Haswell OPENBLAS_NUM_THREADS=1 NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR"
+NB_ENV := MPLBACKEND=Agg $(NB_PINS)
+# What `make lint` checks: the Python code with ruff (rules in pyproject.toml), the CI workflows against
+# GitHub's workflow schema (check-jsonschema ships it; actionlint's PyPI wrapper downloads its binary from
+# GitHub while installing, which this project's machines cannot reach).
+LINT_PATHS := lipnb tests benchmarks _ext
+WORKFLOWS := $(wildcard .github/workflows/*.yml)
+# JupyterLab refuses to run as root unless told to (containers, CI).
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test book check-html check-determinism execute clean
+.PHONY: help venv test lint book check-html check-determinism execute lab clean
 
 help:
 	@echo "make book     build the HTML book into _build/html (every warning is an error)"
-	@echo "make test     unit tests, strict nbval on every notebook in chapters/, then make check-html"
+	@echo "make test     make lint, unit tests (JupyterLab's live explorer included), strict nbval on every notebook in chapters/, then make check-html"
+	@echo "make lint     ruff check and ruff format --check on $(LINT_PATHS); the CI workflows against GitHub's schema"
+	@echo "make lab      JupyterLab on chapters/ with the $(VENV) kernel and its widgets (Ctrl+C stops it)"
 	@echo "make check-html  build the book, then check its links and (with chromium) every page and the static figure"
 	@echo "make check-determinism  execute every chapter twice and diff the text outputs"
 	@echo "make execute  re-run every chapters/*.ipynb in place, keeping widget state"
@@ -58,10 +68,16 @@ $(STAMP): requirements-lock.txt pyproject.toml
 
 # Unit tests and strict nbval, then the book build and the checks of the HTML it wrote. The first run
 # leaves the HTML checks out: they would check whatever _build/html lay there before the build.
-test: $(STAMP)
-	$(NB_ENV) $(BIN)/python -m pytest tests chapters --nbval --nbval-current-env -p no:cacheprovider \
+# tests/test_jupyterlab.py (chapter 8's explorer in a real JupyterLab, with chromium) runs among them.
+test: $(STAMP) lint
+	LIPNB_SCREENSHOTS=$(SCREENSHOTS) $(NB_ENV) $(BIN)/python -m pytest tests chapters --nbval --nbval-current-env -p no:cacheprovider \
 		-n $(JOBS) --dist loadfile $(addprefix --ignore=,$(HTML_CHECKS))
 	$(MAKE) --no-print-directory check-html
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(if $(WORKFLOWS),$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS))
 
 # --all: an incremental build only re-reads changed pages, so a warning from an
 # unchanged page would not be reported again and the build would pass.
@@ -91,6 +107,14 @@ execute: $(STAMP)
 		--ExecutePreprocessor.timeout=1200 --ExecutePreprocessor.kernel_name=python3 \
 		--ExecutePreprocessor.store_widget_state=True --ExecutePreprocessor.record_timing=False \
 		$(NOTEBOOKS)
+
+# JupyterLab on the repository, its file browser open on chapters/, with the .venv's kernel (even when
+# ~/.local/share/jupyter has a "python3" kernel of its own) and the pins under which the stored outputs
+# were made (NB_PINS, so a re-run cell prints what is stored); widgets and plotly work through the lab
+# extensions that ipywidgets (jupyterlab_widgets) and plotly install into .venv.
+lab: $(STAMP)
+	JUPYTER_PREFER_ENV_PATH=1 $(NB_PINS) $(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) \
+		--LabApp.default_url=/lab/tree/chapters $(ALLOW_ROOT)
 
 clean:
 	rm -rf _build artifacts
