@@ -13,8 +13,9 @@ from typing import Any
 from sphinx.application import Sphinx
 
 
-def _drop_repeated_scripts(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
-                           doctree: Any) -> None:
+def _drop_repeated_scripts(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
     scripts = context.get("script_files")
     if not scripts:
         return

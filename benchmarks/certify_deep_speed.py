@@ -59,11 +59,11 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from machine import cpu_model, git_state  # noqa: E402
 
 import lipnb  # noqa: E402
 from lipnb import MLP, data, schedules  # noqa: E402
 from lipnb.certificates import eclipse, eclipse_fast, lipsdp, lower_bound, product_bound, sequential_bound  # noqa: E402
-from machine import cpu_model, git_state  # noqa: E402
 
 try:
     from eclipse_nn.eclipsE import sdp as enn_stage_sdp
@@ -90,9 +90,17 @@ ENN_CERTIFIED = ("enn_fast_cert", "enn_sdp")  # eclipse-nn's multipliers, certif
 LOWER = ("lower", "lower_strong")
 STRONG = {"restarts": 128, "steps": 500, "seed": 1}
 COLUMNS = {  # key: table heading
-    "product": "product", "eclipse_fast": "eclipse_fast", "eclipse": "eclipse", "eclipse_scs": "eclipse (SCS)",
-    "lipsdp": "lipsdp", "lipsdp_scs": "lipsdp (SCS)", "enn_fast": "eclipse-nn Fast", "enn": "eclipse-nn ECLipsE",
-    "enn_sdp": "eclipse-nn SDP, certified", "lower": "lower", "lower_strong": "lower (strong)",
+    "product": "product",
+    "eclipse_fast": "eclipse_fast",
+    "eclipse": "eclipse",
+    "eclipse_scs": "eclipse (SCS)",
+    "lipsdp": "lipsdp",
+    "lipsdp_scs": "lipsdp (SCS)",
+    "enn_fast": "eclipse-nn Fast",
+    "enn": "eclipse-nn ECLipsE",
+    "enn_sdp": "eclipse-nn SDP, certified",
+    "lower": "lower",
+    "lower_strong": "lower (strong)",
 }
 
 
@@ -111,8 +119,11 @@ def versions() -> dict[str, str | None]:
 def _enn_args(net: MLP) -> dict[str, Any]:
     """eclipse-nn wants the weight matrices (n_out, n_in) as float64 tensors and one slope range per hidden layer."""
     k = net.depth - 1
-    return {"weights": [w.detach().clone() for w in net.weights],
-            "alphas": [float(net.activation.slope_lo)] * k, "betas": [float(net.activation.slope_hi)] * k}
+    return {
+        "weights": [w.detach().clone() for w in net.weights],
+        "alphas": [float(net.activation.slope_lo)] * k,
+        "betas": [float(net.activation.slope_hi)] * k,
+    }
 
 
 def enn_fast(net: MLP) -> float:
@@ -156,8 +167,14 @@ def _enn_chain(net: MLP, stage_sdp: bool) -> tuple[list[np.ndarray], float, list
             if L is None:
                 stages.append({"status": status})
                 return [], math.inf, stages
-            stages.append({"status": status, "s": s, "min_L": float(torch.diagonal(L).min()),
-                           "schur_min_eig": float(torch.linalg.eigvals(schur).real.min())})
+            stages.append(
+                {
+                    "status": status,
+                    "s": s,
+                    "min_L": float(torch.diagonal(L).min()),
+                    "schur_min_eig": float(torch.linalg.eigvals(schur).real.min()),
+                }
+            )
         else:
             L = torch.eye(W.shape[0], dtype=torch.float64) / (2 * mid2 * torch.linalg.eigvals(K).real.max())
         x_max = float(torch.linalg.eigvalsh((X + X.T) / 2)[-1])
@@ -185,9 +202,14 @@ def enn_sdp_certified(net: MLP) -> tuple[float, dict[str, Any]]:
     ``SHRINKS`` that lets lipnb's Cholesky checks pass, as lipnb's own ``eclipse`` does with its solutions.
     """
     lams, value, stages = _enn_chain(net, stage_sdp=True)
-    info: dict[str, Any] = {"stages": stages, "enn_chain": value,
-                            "accepted_by_enn": all((st.get("s") or 0.0) >= 1e-20 and st.get("min_L", -1) >= 0
-                                                   and st.get("schur_min_eig", -1) >= -1e-8 for st in stages)}
+    info: dict[str, Any] = {
+        "stages": stages,
+        "enn_chain": value,
+        "accepted_by_enn": all(
+            (st.get("s") or 0.0) >= 1e-20 and st.get("min_L", -1) >= 0 and st.get("schur_min_eig", -1) >= -1e-8
+            for st in stages
+        ),
+    }
     if not lams:
         return math.inf, info
     for shrink in SHRINKS:
@@ -238,8 +260,17 @@ def _fell_back(name: str, notes: dict[str, Any]) -> bool:
 
 def run_one(depth: int, d: int, act: str, m: int, kind: str, steps: int) -> dict:
     net, pts, train_info = make_net(depth, d, act, m, kind, steps)
-    row: dict[str, Any] = {"depth": depth, "d": d, "activation": act, "m": m, "net": kind, **train_info,
-                           "values": {}, "times_s": {}, "notes": {}}
+    row: dict[str, Any] = {
+        "depth": depth,
+        "d": d,
+        "activation": act,
+        "m": m,
+        "net": kind,
+        **train_info,
+        "values": {},
+        "times_s": {},
+        "notes": {},
+    }
 
     def with_notes(fn, *args):
         notes: dict[str, Any] = {}
@@ -268,8 +299,11 @@ def run_one(depth: int, d: int, act: str, m: int, kind: str, steps: int) -> dict
         row["values"][name], row["times_s"][name] = float(value), t
         if notes:
             row["notes"][name] = notes
-    if _fell_back("lipsdp_scs", row["notes"].get("lipsdp_scs", {})) and "lipsdp" not in row["values"] \
-            and m <= 2 * LIMITS["lipsdp"]:  # is it SCS or the LMI? Clarabel solves the same LMI
+    if (
+        _fell_back("lipsdp_scs", row["notes"].get("lipsdp_scs", {}))
+        and "lipsdp" not in row["values"]
+        and m <= 2 * LIMITS["lipsdp"]
+    ):  # is it SCS or the LMI? Clarabel solves the same LMI
         (value, notes), t = timed(calls["lipsdp"])
         row["values"]["lipsdp"], row["times_s"]["lipsdp"], row["notes"]["lipsdp"] = float(value), t, notes
     for name, kw in (("lower", {}), ("lower_strong", STRONG)):
@@ -285,8 +319,14 @@ def run_one(depth: int, d: int, act: str, m: int, kind: str, steps: int) -> dict
     row["violations"] = [k for k in LIPNB_UPPER + ENN_CERTIFIED if k in v and v[k] < lower * (1 - 1e-12)]
     row["enn_below_lower"] = [k for k in ("enn_fast", "enn") if k in v and v[k] < lower]
     row["ratios"] = {}
-    for num, den in (("eclipse_fast", "enn_fast"), ("eclipse", "enn"), ("eclipse_scs", "enn"),
-                     ("eclipse", "enn_sdp"), ("eclipse_scs", "enn_sdp"), ("enn_fast_cert", "enn_fast")):
+    for num, den in (
+        ("eclipse_fast", "enn_fast"),
+        ("eclipse", "enn"),
+        ("eclipse_scs", "enn"),
+        ("eclipse", "enn_sdp"),
+        ("eclipse_scs", "enn_sdp"),
+        ("enn_fast_cert", "enn_fast"),
+    ):
         if num in v and den in v and math.isfinite(v[num]) and math.isfinite(v[den]):
             row["ratios"][f"{num}/{den}"] = v[num] / v[den]
     order = ["eclipse_fast > product"] if v["eclipse_fast"] > v["product"] else []
@@ -311,8 +351,14 @@ def _fmt_t(t: float) -> str:
     return f"{t * 1e3:.2g} ms" if t < 0.1 else f"{t:.2g} s"
 
 
-RATIOS = ("eclipse_fast/enn_fast", "eclipse/enn", "eclipse_scs/enn", "eclipse/enn_sdp", "eclipse_scs/enn_sdp",
-          "enn_fast_cert/enn_fast")
+RATIOS = (
+    "eclipse_fast/enn_fast",
+    "eclipse/enn",
+    "eclipse_scs/enn",
+    "eclipse/enn_sdp",
+    "eclipse_scs/enn_sdp",
+    "enn_fast_cert/enn_fast",
+)
 
 
 def print_tables(rows: list[dict]) -> None:
@@ -327,10 +373,15 @@ def print_tables(rows: list[dict]) -> None:
                 continue
             mark = "†" if _fell_back(c, r["notes"].get(c, {})) else ""
             cells.append(f"{r['values'][c]:.4g}{mark} ({_fmt_t(r['times_s'][c])})")
-        print(f"| {r['depth']} | {r['d']} | {r['activation']} | {r['m']} | {r['net']} | " + " | ".join(cells)
-              + f" | {r['tightness']:.3g} ({COLUMNS[r['best_upper_method']]}) |")
-    print("\n†: the method returned its fallback (eclipse-nn's ECLipsE: ECLipsE-Fast; lipnb's lipsdp: eclipse_fast; "
-          "lipnb's eclipse: a scalar multiplier for a stage).")
+        print(
+            f"| {r['depth']} | {r['d']} | {r['activation']} | {r['m']} | {r['net']} | "
+            + " | ".join(cells)
+            + f" | {r['tightness']:.3g} ({COLUMNS[r['best_upper_method']]}) |"
+        )
+    print(
+        "\n†: the method returned its fallback (eclipse-nn's ECLipsE: ECLipsE-Fast; lipnb's lipsdp: eclipse_fast; "
+        "lipnb's eclipse: a scalar multiplier for a stage)."
+    )
     print("\nRatios (< 1: the first is tighter), over the rows where both ran and are finite:\n")
     print("| ratio | rows | min | median | max |\n|---|---|---|---|---|")
     for k in RATIOS:
@@ -340,8 +391,11 @@ def print_tables(rows: list[dict]) -> None:
     for name in ("enn", "lipsdp", "lipsdp_scs", "eclipse", "eclipse_scs"):
         ran = [r for r in rows if name in r["values"]]
         if ran:
-            fell = [f"L={r['depth']} d={r['d']} {r['activation']} m={r['m']} {r['net']}" for r in ran
-                    if _fell_back(name, r["notes"].get(name, {}))]
+            fell = [
+                f"L={r['depth']} d={r['d']} {r['activation']} m={r['m']} {r['net']}"
+                for r in ran
+                if _fell_back(name, r["notes"].get(name, {}))
+            ]
             where = f": {'; '.join(fell)}" if fell and len(fell) < len(ran) else ""
             print(f"{COLUMNS[name]} fell back in {len(fell)} of {len(ran)} rows{where}")
     diag = [r["notes"]["enn_sdp"] for r in rows if "enn_sdp" in r["notes"] and "stages" in r["notes"]["enn_sdp"]]
@@ -349,14 +403,20 @@ def print_tables(rows: list[dict]) -> None:
         eigs = [st["schur_min_eig"] for dg in diag for st in dg["stages"] if "schur_min_eig" in st]
         acc = sum(bool(dg["accepted_by_enn"]) for dg in diag)
         shrinks = [dg.get("shrink") for dg in diag]
-        gaps = [abs(r["notes"]["enn_sdp"]["enn_chain"] / r["values"]["enn_sdp"] - 1) for r in rows
-                if "enn_sdp" in r["values"] and math.isfinite(r["values"]["enn_sdp"])]
-        print(f"eclipse-nn's stage SDPs: smallest eigenvalue of its Schur matrix {min(eigs):.2g} to {max(eigs):.2g} "
-              f"(ECLipsE rejects below -1e-8); every stage accepted in {acc} of {len(diag)} networks; multipliers "
-              f"certified as returned in {sum(x == 0.0 for x in shrinks)}, after shrinking by "
-              f"{max((x for x in shrinks if x), default=0):.0e} at most in {sum(bool(x) for x in shrinks)}, not at all in "
-              f"{sum(x is None for x in shrinks)}; eclipse-nn's own chain value vs the certified value: at most "
-              f"{max(gaps, default=0):.2g} relative.")
+        gaps = [
+            abs(r["notes"]["enn_sdp"]["enn_chain"] / r["values"]["enn_sdp"] - 1)
+            for r in rows
+            if "enn_sdp" in r["values"] and math.isfinite(r["values"]["enn_sdp"])
+        ]
+        print(
+            f"eclipse-nn's stage SDPs: smallest eigenvalue of its Schur matrix {min(eigs):.2g} to {max(eigs):.2g} "
+            f"(ECLipsE rejects below -1e-8); every stage accepted in {acc} of {len(diag)} networks; multipliers "
+            f"certified as returned in {sum(x == 0.0 for x in shrinks)}, after shrinking by "
+            f"{max((x for x in shrinks if x), default=0):.0e} at most in {sum(bool(x) for x in shrinks)}, "
+            f"not at all in "
+            f"{sum(x is None for x in shrinks)}; eclipse-nn's own chain value vs the certified value: at most "
+            f"{max(gaps, default=0):.2g} relative."
+        )
 
 
 # ---------------------------------------------------------------------------------------- main
@@ -373,28 +433,52 @@ def _finite(obj: Any) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true",
-                    help="depth 3, widths 16 and 32, 500 GD steps, no probes; writes no file unless --out is given")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="depth 3, widths 16 and 32, 500 GD steps, no probes; writes no file unless --out is given",
+    )
     ap.add_argument("--out", type=Path, default=None, help=f"result file (default {DEFAULT_OUT}; none with --quick)")
     args = ap.parse_args(argv)
     out = args.out if args.out is not None or args.quick else DEFAULT_OUT
     warnings.filterwarnings("ignore")
     torch.set_num_threads(1)  # small tensors: torch's pool only waits for the cores (see certify_speed.py)
     started = time.perf_counter()
-    machine = {"cpu_model": cpu_model(), "nproc": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-               "blas_threads": 1, "platform": platform.platform(), "versions": versions(), "lipnb": lipnb.__version__,
-               "loadavg_start": os.getloadavg(), **git_state(),
-               "date_utc": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),
-               "command": " ".join([".venv/bin/python", "benchmarks/certify_deep_speed.py", *(argv or sys.argv[1:])])}
+    machine = {
+        "cpu_model": cpu_model(),
+        "nproc": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "blas_threads": 1,
+        "platform": platform.platform(),
+        "versions": versions(),
+        "lipnb": lipnb.__version__,
+        "loadavg_start": os.getloadavg(),
+        **git_state(),
+        "date_utc": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        "command": " ".join([".venv/bin/python", "benchmarks/certify_deep_speed.py", *(argv or sys.argv[1:])]),
+    }
     if LipConstEstimator is None:
-        print("# eclipse-nn is not installed: its columns are left out "
-              "(.venv/bin/pip install --no-deps eclipse-nn==0.1.7)", flush=True)
-    print(f"# {machine['cpu_model']}, nproc={machine['nproc']}, 1 thread, load average "
-          f"{machine['loadavg_start'][0]:.2f}, versions {machine['versions']}", flush=True)
+        print(
+            "# eclipse-nn is not installed: its columns are left out "
+            "(.venv/bin/pip install --no-deps eclipse-nn==0.1.7)",
+            flush=True,
+        )
+    print(
+        f"# {machine['cpu_model']}, nproc={machine['nproc']}, 1 thread, load average "
+        f"{machine['loadavg_start'][0]:.2f}, versions {machine['versions']}",
+        flush=True,
+    )
     warm_up()
     depths, widths, steps = ((3,), (16, 32), 500) if args.quick else (DEPTHS, WIDTHS, STEPS)
-    configs = [(L, d, act, m, kind) for m in widths for L in depths for d in DIMS for act in ACTIVATIONS
-               for kind in ("random", "trained") if kind == "random" or m <= TRAINED_MAX]
+    configs = [
+        (L, d, act, m, kind)
+        for m in widths
+        for L in depths
+        for d in DIMS
+        for act in ACTIVATIONS
+        for kind in ("random", "trained")
+        if kind == "random" or m <= TRAINED_MAX
+    ]
     if not args.quick:  # (the probe's widths, twice each limit, are all in WIDTHS)
         configs += [(L, 5, "relu", WIDE, "random") for L in DEPTHS]
     rows = []
@@ -406,27 +490,47 @@ def main(argv: list[str] | None = None) -> int:
         for k in row["violations"]:
             print(f"  VIOLATION: lipnb's {k} = {row['values'][k]:.6g} < lower bound {row['lower']:.6g}", flush=True)
         for k in row["enn_below_lower"]:
-            print(f"  eclipse-nn's {k} = {row['values'][k]:.6g} is below the lower bound {row['lower']:.6g}", flush=True)
+            print(
+                f"  eclipse-nn's {k} = {row['values'][k]:.6g} is below the lower bound {row['lower']:.6g}", flush=True
+            )
     machine["loadavg_end"] = os.getloadavg()
     machine["wall_s"] = time.perf_counter() - started
     summary = {
         "lipnb_violations": sum(len(r["violations"]) for r in rows),
-        "max_rel_diff_enn_fast_cert": max((abs(r["ratios"]["enn_fast_cert/enn_fast"] - 1) for r in rows
-                                           if "enn_fast_cert/enn_fast" in r["ratios"]), default=None),
+        "max_rel_diff_enn_fast_cert": max(
+            (abs(r["ratios"]["enn_fast_cert/enn_fast"] - 1) for r in rows if "enn_fast_cert/enn_fast" in r["ratios"]),
+            default=None,
+        ),
         "enn_below_lower": sum(len(r["enn_below_lower"]) for r in rows),
-        "ordering_violations": [(r["depth"], r["d"], r["activation"], r["m"], r["net"], o)
-                                for r in rows for o in r["ordering_violations"]],
+        "ordering_violations": [
+            (r["depth"], r["d"], r["activation"], r["m"], r["net"], o) for r in rows for o in r["ordering_violations"]
+        ],
     }
     print_tables(rows)
-    print(f"\n{len(rows)} networks in {machine['wall_s']:.0f} s; load average {machine['loadavg_start'][0]:.2f} -> "
-          f"{machine['loadavg_end'][0]:.2f}; lipnb bounds below the lower bound: {summary['lipnb_violations']}; "
-          f"eclipse-nn values below it: {summary['enn_below_lower']}; eclipse-nn Fast vs its multipliers "
-          f"certified by lipnb: {summary['max_rel_diff_enn_fast_cert']:.2g} relative at most; ordering violations: "
-          f"{summary['ordering_violations'] or 'none'}")
+    print(
+        f"\n{len(rows)} networks in {machine['wall_s']:.0f} s; load average {machine['loadavg_start'][0]:.2f} -> "
+        f"{machine['loadavg_end'][0]:.2f}; lipnb bounds below the lower bound: {summary['lipnb_violations']}; "
+        f"eclipse-nn values below it: {summary['enn_below_lower']}; eclipse-nn Fast vs its multipliers "
+        f"certified by lipnb: {summary['max_rel_diff_enn_fast_cert']:.2g} relative at most; ordering violations: "
+        f"{summary['ordering_violations'] or 'none'}"
+    )
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(_finite({"machine": machine, "limits": LIMITS, "probe": PROBE, "strong_lower": STRONG,
-                                   "summary": summary, "rows": rows}), indent=1))
+        out.write_text(
+            json.dumps(
+                _finite(
+                    {
+                        "machine": machine,
+                        "limits": LIMITS,
+                        "probe": PROBE,
+                        "strong_lower": STRONG,
+                        "summary": summary,
+                        "rows": rows,
+                    }
+                ),
+                indent=1,
+            )
+        )
         print(f"written to {out}")
     return 1 if summary["lipnb_violations"] else 0
 

@@ -26,7 +26,11 @@ from lipnb.certificates import exact_1d, exact_2d, lipsdp, lower_bound, product_
 
 WIDTHS = (16, 64, 256, 1024, 4096)
 SETTINGS = (  # (d, activation)
-    (1, "relu"), (1, "tanh"), (2, "relu"), (5, "relu"), (5, "tanh"),
+    (1, "relu"),
+    (1, "tanh"),
+    (2, "relu"),
+    (5, "relu"),
+    (5, "tanh"),
 )
 # Textbook LipSDP is an (m + d)-sized LMI; Clarabel's KKT system then has a dense block of order
 # (m + d)² / 2, so its time grows like m⁶: ~2 s at m = 32, ~25 s at m = 64. Run it at m = 16 everywhere
@@ -57,8 +61,9 @@ def trained_net(d: int, m: int, act: str) -> tuple[TwoLayerNet, torch.Tensor]:
 
 
 def eclipse(net: TwoLayerNet, which: str) -> float:
-    est = LipConstEstimator(weights=[net.A.clone(), net.B[None].clone()],
-                            alphas=[net.activation.slope_lo], betas=[net.activation.slope_hi])
+    est = LipConstEstimator(
+        weights=[net.A.clone(), net.B[None].clone()], alphas=[net.activation.slope_lo], betas=[net.activation.slope_hi]
+    )
     return float(est.estimate(which))
 
 
@@ -119,8 +124,11 @@ def main() -> None:
             for kind in ("random", "trained"):
                 row = run_one(d, act, m, kind)
                 rows.append(row)
-                print(json.dumps({k: row[k] for k in ("d", "activation", "m", "net")}),
-                      {k: f"{v:.4g} ({row['times_s'][k]:.3g}s)" for k, v in row["values"].items()}, flush=True)
+                print(
+                    json.dumps({k: row[k] for k in ("d", "activation", "m", "net")}),
+                    {k: f"{v:.4g} ({row['times_s'][k]:.3g}s)" for k, v in row["values"].items()},
+                    flush=True,
+                )
     # the exact 1-D goal: m = 10^4 in under 10 ms (median of 50 calls)
     big = TwoLayerNet.init(1, 10_000, "relu", seed=0)
     exact_1d(big)
@@ -140,11 +148,23 @@ def main() -> None:
 
 
 def print_tables(rows: list[dict], meta: dict) -> None:
-    cols = ["product", "lipsdp_clarabel", "lipsdp_scs", "lipsdp_textbook", "eclipse_fast", "eclipse",
-            "exact_1d", "exact_2d", "smooth_1d", "lower_bound"]
+    cols = [
+        "product",
+        "lipsdp_clarabel",
+        "lipsdp_scs",
+        "lipsdp_textbook",
+        "eclipse_fast",
+        "eclipse",
+        "exact_1d",
+        "exact_2d",
+        "smooth_1d",
+        "lower_bound",
+    ]
     present = [c for c in cols if any(c in r["values"] for r in rows)]
-    print(f"\nexact_1d, m = 10^4: median {meta['exact_1d_m10000_median_s'] * 1e3:.2f} ms; "
-          f"exact_2d, m = 4096: {meta['exact_2d_m4096_s']:.2f} s\n")
+    print(
+        f"\nexact_1d, m = 10^4: median {meta['exact_1d_m10000_median_s'] * 1e3:.2f} ms; "
+        f"exact_2d, m = 4096: {meta['exact_2d_m4096_s']:.2f} s\n"
+    )
     print("| d | σ | m | net | " + " | ".join(present) + " | best upper / lower |")
     print("|" + "---|" * (len(present) + 5))
     for r in rows:

@@ -39,5 +39,8 @@ def git_state() -> dict[str, Any]:
     digest = hashlib.sha256()
     for path in sorted((ROOT / "lipnb").glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return {"commit": git("rev-parse", "HEAD") or None, "lipnb_dirty": bool(git("status", "--porcelain", "lipnb")),
-            "lipnb_sha256": digest.hexdigest()}
+    return {
+        "commit": git("rev-parse", "HEAD") or None,
+        "lipnb_dirty": bool(git("status", "--porcelain", "lipnb")),
+        "lipnb_sha256": digest.hexdigest(),
+    }

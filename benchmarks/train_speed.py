@@ -35,11 +35,11 @@ from typing import Any
 
 import numpy as np
 import torch
+from machine import cpu_model, git_state
 
 import lipnb
 from lipnb import TwoLayerNet
 from lipnb.schedules import Schedule, eventual_exponential
-from machine import cpu_model, git_state
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "train_speed.json"
 
@@ -102,15 +102,17 @@ def step_flops(members: int, width: int, d: int, n: int) -> dict[str, float]:
     return {"gemm": gemm, "elementwise": 4.0 * emn, "total": gemm + 4.0 * emn}
 
 
-def train_lipnb(net: TwoLayerNet, x: torch.Tensor, y: torch.Tensor, schedule: Schedule, steps: int,
-                log_every: int) -> np.ndarray:
+def train_lipnb(
+    net: TwoLayerNet, x: torch.Tensor, y: torch.Tensor, schedule: Schedule, steps: int, log_every: int
+) -> np.ndarray:
     """Train the ensemble; return the final training loss of each member."""
     _, hist = lipnb.train(net, x, y, schedule, steps, log_every=log_every)
     return np.atleast_1d(np.asarray(hist.loss[-1], dtype=np.float64))
 
 
-def train_torch(net: TwoLayerNet, x: torch.Tensor, y: torch.Tensor, schedule: Schedule, lr: float,
-                steps: int) -> np.ndarray:
+def train_torch(
+    net: TwoLayerNet, x: torch.Tensor, y: torch.Tensor, schedule: Schedule, lr: float, steps: int
+) -> np.ndarray:
     """Train each member of ``net`` one at a time, the idiomatic PyTorch way; return the final losses."""
     factors = (schedule.values(steps + 1) / lr).tolist()  # the cheapest lambda: a list lookup
     target = y[:, None]
@@ -143,8 +145,20 @@ def rel_diff(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), np.finfo(np.float64).tiny)))
 
 
-def compare(d: int, width: int, members: int, seed: int, steps: int, n: int, activation: str,
-            lr_scale: float, rate: float, repeats: int, warmup: int, clock: str) -> dict[str, Any]:
+def compare(
+    d: int,
+    width: int,
+    members: int,
+    seed: int,
+    steps: int,
+    n: int,
+    activation: str,
+    lr_scale: float,
+    rate: float,
+    repeats: int,
+    warmup: int,
+    clock: str,
+) -> dict[str, Any]:
     """Time lipnb (full history, ends only) and PyTorch on one configuration; check the final losses.
 
     Reported times (``time_s``, the ratios, the FLOP rates) are the minimum over the repeats on the
@@ -162,9 +176,11 @@ def compare(d: int, width: int, members: int, seed: int, steps: int, n: int, act
     cpu: dict[str, list[float]] = {k: [] for k in times}
     finals: dict[str, list[np.ndarray]] = {k: [] for k in times}
     for _ in range(repeats):  # interleaved, so that a burst of foreign load hits all three alike
-        for key, fn in (("lipnb_full", lambda: train_lipnb(net, x, y, schedule, steps, 1)),
-                        ("lipnb_ends", lambda: train_lipnb(net, x, y, schedule, steps, steps)),
-                        ("torch", lambda: train_torch(net, x, y, schedule, lr, steps))):
+        for key, fn in (
+            ("lipnb_full", lambda: train_lipnb(net, x, y, schedule, steps, 1)),
+            ("lipnb_ends", lambda: train_lipnb(net, x, y, schedule, steps, steps)),
+            ("torch", lambda: train_torch(net, x, y, schedule, lr, steps)),
+        ):
             t, c, final = timed(fn)
             times[key].append(t)
             cpu[key].append(c)
@@ -174,12 +190,20 @@ def compare(d: int, width: int, members: int, seed: int, steps: int, n: int, act
     best = {k: min(v) for k, v in chosen.items()}
     flops = step_flops(net.members, width, d, n)
     evals = steps + 1  # T gradient steps plus the loss at θ_T
-    diff = max(rel_diff(finals[k][r], finals["torch"][r])
-               for k in ("lipnb_full", "lipnb_ends") for r in range(repeats))
+    diff = max(rel_diff(finals[k][r], finals["torch"][r]) for k in ("lipnb_full", "lipnb_ends") for r in range(repeats))
     return {
-        "d": d, "width": width, "members": net.members, "n": n, "steps": steps, "data": data_name,
-        "lr": lr, "schedule": schedule.description,
-        "clock": clock, "time_s": best, "wall_s_all": times, "cpu_s_all": cpu,
+        "d": d,
+        "width": width,
+        "members": net.members,
+        "n": n,
+        "steps": steps,
+        "data": data_name,
+        "lr": lr,
+        "schedule": schedule.description,
+        "clock": clock,
+        "time_s": best,
+        "wall_s_all": times,
+        "cpu_s_all": cpu,
         "spread": {k: max(v) / min(v) - 1.0 for k, v in chosen.items()},
         "cpu_per_wall": sum(map(sum, cpu.values())) / sum(map(sum, times.values())),
         "ratio_full": best["torch"] / best["lipnb_full"],
@@ -195,8 +219,10 @@ def compare(d: int, width: int, members: int, seed: int, steps: int, n: int, act
 
 # -------------------------------------------------------------------------------------- report
 def table(rows: list[dict[str, Any]]) -> str:
-    head = ("| d | m | nets | lipnb full log (s) | lipnb ends only (s) | torch one by one (s) | "
-            "ratio (full) | ratio (ends) | lipnb GFLOP/s | torch GFLOP/s | max rel. diff |")
+    head = (
+        "| d | m | nets | lipnb full log (s) | lipnb ends only (s) | torch one by one (s) | "
+        "ratio (full) | ratio (ends) | lipnb GFLOP/s | torch GFLOP/s | max rel. diff |"
+    )
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         t, g = r["time_s"], r["gflops"]
@@ -209,8 +235,9 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     p.add_argument("--steps", type=int, default=2000, help="GD steps T per network")
     p.add_argument("--n", type=int, default=256, help="training points N")
     p.add_argument("--widths", type=int, nargs="+", default=[16, 64, 256, 1024], help="hidden widths m")
@@ -225,13 +252,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=2, help="timed runs per side; the minimum is reported")
     p.add_argument("--warmup", type=int, default=20, help="untimed warm-up steps per side and configuration")
     p.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch intra-op threads")
-    p.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
-                   help="clock of the reported times: wall (perf_counter) or cpu (process CPU time, for a "
-                        "machine under foreign load; needs --threads 1)")
+    p.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="wall",
+        help="clock of the reported times: wall (perf_counter) or cpu (process CPU time, for a "
+        "machine under foreign load; needs --threads 1)",
+    )
     p.add_argument("--tol", type=float, default=1e-8, help="largest accepted relative final-loss difference")
-    p.add_argument("--quick", action="store_true",
-                   help="smoke test: 100 steps (50 for the large network), one repeat, no results file "
-                        "unless --out is given")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke test: 100 steps (50 for the large network), one repeat, no results file unless --out is given",
+    )
     p.add_argument("--out", type=Path, default=None, help=f"results JSON (default {DEFAULT_OUT} unless --quick)")
     args = p.parse_args(argv)
     if args.quick:
@@ -240,8 +273,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1; got {getattr(args, name)}")
     if args.clock == "cpu" and args.threads != 1:
-        p.error(f"--clock cpu counts the CPU time of all threads, spin-waiting included; use it with --threads 1 "
-                f"(got --threads {args.threads})")
+        p.error(
+            f"--clock cpu counts the CPU time of all threads, spin-waiting included; use it with --threads 1 "
+            f"(got --threads {args.threads})"
+        )
     if min(args.widths) < 1 or min(args.dims) < 1:
         p.error("--widths and --dims must be positive integers")
     if args.out is None and not args.quick:
@@ -254,36 +289,75 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
     machine = {
-        "cpu_model": cpu_model(), "nproc": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-        "torch": torch.__version__, "numpy": np.__version__, "lipnb": lipnb.__version__,
-        "python": platform.python_version(), "platform": platform.platform(),
+        "cpu_model": cpu_model(),
+        "nproc": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "lipnb": lipnb.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
         "blas": "mkl" if torch.backends.mkl.is_available() else "other",
-        "loadavg_start": os.getloadavg(), **git_state(),
+        "loadavg_start": os.getloadavg(),
+        **git_state(),
     }
-    print(f"# {machine['cpu_model']}, nproc={machine['nproc']}, torch {machine['torch']} "
-          f"({machine['torch_threads']} threads), load average {machine['loadavg_start'][0]:.2f}", flush=True)
+    print(
+        f"# {machine['cpu_model']}, nproc={machine['nproc']}, torch {machine['torch']} "
+        f"({machine['torch_threads']} threads), load average {machine['loadavg_start'][0]:.2f}",
+        flush=True,
+    )
     gemm = matmul_gflops(CLOCKS[args.clock])
     bw = bandwidth_gbs(CLOCKS[args.clock])
-    print(f"# float64 GEMM {gemm['n']}³: best {gemm['best_gflops']:.1f} GFLOP/s; "
-          f"memory bandwidth (a + b): best {bw['best_gbs']:.1f} GB/s", flush=True)
+    print(
+        f"# float64 GEMM {gemm['n']}³: best {gemm['best_gflops']:.1f} GFLOP/s; "
+        f"memory bandwidth (a + b): best {bw['best_gbs']:.1f} GB/s",
+        flush=True,
+    )
 
     rows, failures = [], []
     for d in args.dims:
         for width in args.widths:
-            r = compare(d, width, args.seeds, 0, args.steps, args.n, args.activation, args.lr_scale, args.rate,
-                        args.repeats, args.warmup, args.clock)
+            r = compare(
+                d,
+                width,
+                args.seeds,
+                0,
+                args.steps,
+                args.n,
+                args.activation,
+                args.lr_scale,
+                args.rate,
+                args.repeats,
+                args.warmup,
+                args.clock,
+            )
             rows.append(r)
             ok = r["max_rel_diff"] <= args.tol
             if not ok:
                 failures.append(f"d={d} m={width}: max rel diff {r['max_rel_diff']:.3e} > {args.tol:g}")
-            print(f"  d={d} m={width:5d}: lipnb {r['time_s']['lipnb_ends']:.3f}s (full log "
-                  f"{r['time_s']['lipnb_full']:.3f}s), torch {r['time_s']['torch']:.3f}s, "
-                  f"ratio {r['ratio_ends']:.2f} ({r['ratio_full']:.2f}), rel diff {r['max_rel_diff']:.1e}, "
-                  f"cpu/wall {r['cpu_per_wall']:.2f}, load {r['loadavg_1min']:.2f}"
-                  f"{'' if ok else '  <-- MISMATCH'}", flush=True)
+            print(
+                f"  d={d} m={width:5d}: lipnb {r['time_s']['lipnb_ends']:.3f}s (full log "
+                f"{r['time_s']['lipnb_full']:.3f}s), torch {r['time_s']['torch']:.3f}s, "
+                f"ratio {r['ratio_ends']:.2f} ({r['ratio_full']:.2f}), rel diff {r['max_rel_diff']:.1e}, "
+                f"cpu/wall {r['cpu_per_wall']:.2f}, load {r['loadavg_1min']:.2f}"
+                f"{'' if ok else '  <-- MISMATCH'}",
+                flush=True,
+            )
 
-    large = compare(args.large_d, args.large_width, 1, 0, args.large_steps, args.n, args.activation,
-                    args.lr_scale, args.rate, args.repeats, args.warmup, args.clock)
+    large = compare(
+        args.large_d,
+        args.large_width,
+        1,
+        0,
+        args.large_steps,
+        args.n,
+        args.activation,
+        args.lr_scale,
+        args.rate,
+        args.repeats,
+        args.warmup,
+        args.clock,
+    )
     if large["max_rel_diff"] > args.tol:
         failures.append(f"large network: max rel diff {large['max_rel_diff']:.3e} > {args.tol:g}")
 
@@ -302,34 +376,45 @@ def main(argv: list[str] | None = None) -> int:
     machine["loadavg_end"] = os.getloadavg()
 
     print()
-    print(f"Sweep: {sweep['networks']} networks, T = {args.steps}, N = {args.n}, {args.activation}, float64, "
-          f"{machine['torch_threads']} thread(s); times are the best of {args.repeats} on the {args.clock} clock.")
+    print(
+        f"Sweep: {sweep['networks']} networks, T = {args.steps}, N = {args.n}, {args.activation}, float64, "
+        f"{machine['torch_threads']} thread(s); times are the best of {args.repeats} on the {args.clock} clock."
+    )
     print()
     print(table(rows))
     print()
-    print(f"Sweep total: lipnb {tot['lipnb_ends']:.2f}s (full log {tot['lipnb_full']:.2f}s), torch "
-          f"{tot['torch']:.2f}s -> ratio {sweep['ratio_ends']:.2f}x (full log {sweep['ratio_full']:.2f}x); "
-          f"geometric mean of the per-configuration ratios {sweep['geomean_ratio_ends']:.2f}x")
+    print(
+        f"Sweep total: lipnb {tot['lipnb_ends']:.2f}s (full log {tot['lipnb_full']:.2f}s), torch "
+        f"{tot['torch']:.2f}s -> ratio {sweep['ratio_ends']:.2f}x (full log {sweep['ratio_full']:.2f}x); "
+        f"geometric mean of the per-configuration ratios {sweep['geomean_ratio_ends']:.2f}x"
+    )
     print()
     print(f"Single large network (d={args.large_d}, m={args.large_width}, T={args.large_steps}):")
     print()
     print(table([large]))
     print()
-    print(f"Machine: float64 GEMM {gemm['best_gflops']:.1f} GFLOP/s (best; median {gemm['median_gflops']:.1f}), "
-          f"bandwidth {bw['best_gbs']:.1f} GB/s; median repeat spread {100 * sweep['median_spread']:.1f}%, "
-          f"mean CPU time / wall time {sweep['cpu_per_wall']:.2f}; "
-          f"load average {machine['loadavg_start'][0]:.2f} -> {machine['loadavg_end'][0]:.2f}; "
-          f"wall {time.perf_counter() - started:.0f}s")
+    print(
+        f"Machine: float64 GEMM {gemm['best_gflops']:.1f} GFLOP/s (best; median {gemm['median_gflops']:.1f}), "
+        f"bandwidth {bw['best_gbs']:.1f} GB/s; median repeat spread {100 * sweep['median_spread']:.1f}%, "
+        f"mean CPU time / wall time {sweep['cpu_per_wall']:.2f}; "
+        f"load average {machine['loadavg_start'][0]:.2f} -> {machine['loadavg_end'][0]:.2f}; "
+        f"wall {time.perf_counter() - started:.0f}s"
+    )
 
     results = {
         "benchmark": "train_speed",
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join(["python", "benchmarks/train_speed.py", *(sys.argv[1:] if argv is None else argv)]),
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "machine": machine, "matmul": gemm, "bandwidth": bw,
+        "machine": machine,
+        "matmul": gemm,
+        "bandwidth": bw,
         "flop_count": " ".join(inspect.getdoc(step_flops).split()),
-        "configs": rows, "sweep": sweep, "single_large": large,
-        "agreement_ok": not failures, "failures": failures,
+        "configs": rows,
+        "sweep": sweep,
+        "single_large": large,
+        "agreement_ok": not failures,
+        "failures": failures,
         "wall_s": time.perf_counter() - started,
     }
     if args.out is not None:

@@ -59,14 +59,18 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads during an update (the explorer's default)")
     args = ap.parse_args()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"python {platform.python_version()}, torch {torch.__version__}, {cores} usable cores, "
-          f"explorer threads {args.threads}, load average before {os.getloadavg()[0]:.1f}")
+    print(
+        f"python {platform.python_version()}, torch {torch.__version__}, {cores} usable cores, "
+        f"explorer threads {args.threads}, load average before {os.getloadavg()[0]:.1f}"
+    )
     print(f"{'width':>6} {'change':>6} {'median wall s':>14} {'min–max wall s':>15} {'median CPU s':>13}")
     for width in args.widths:
         for kind in args.kinds:
             walls, cpus = measure(width, kind, args.repeats, args.threads)
-            print(f"{width:>6} {kind:>6} {statistics.median(walls):>14.3f} "
-                  f"{min(walls):>7.3f}–{max(walls):<7.3f} {statistics.median(cpus):>13.3f}")
+            print(
+                f"{width:>6} {kind:>6} {statistics.median(walls):>14.3f} "
+                f"{min(walls):>7.3f}–{max(walls):<7.3f} {statistics.median(cpus):>13.3f}"
+            )
     print(f"load average after {os.getloadavg()[0]:.1f}")
 
 

@@ -78,8 +78,9 @@ def reference_forward(params: dict[str, torch.Tensor], sigma, x: torch.Tensor) -
     return torch.einsum("enm,em->en", sigma(z), params["B"]) + params["b"][:, None]
 
 
-def autograd_loss_and_grads(net: lipnb.TwoLayerNet, x: torch.Tensor, y: torch.Tensor,
-                            loss_name: str = "mse", delta: float = 1.0):
+def autograd_loss_and_grads(
+    net: lipnb.TwoLayerNet, x: torch.Tensor, y: torch.Tensor, loss_name: str = "mse", delta: float = 1.0
+):
     """Per-member risks (E,) and their gradients by group (ensemble axis first), by torch autograd."""
     params = {g: t.detach().clone().requires_grad_(True) for g, t in net.parameters().items()}
     crit = reference_criterion(loss_name, delta)

@@ -7,9 +7,9 @@ import math
 
 import pytest
 import torch
+from conftest import SMOOTH, reference_sigma
 
 import lipnb
-from conftest import SMOOTH, reference_sigma
 
 # 2e6 + 1 points over [-30, 30] (spacing 3e-5): beyond |z| = 30 every σ' here is within 1e-12 of its limit.
 N_GRID = 2_000_001
@@ -122,7 +122,7 @@ def test_leaky_relu_constants_in_closed_form(beta):
 def _points() -> torch.Tensor:
     g = torch.Generator().manual_seed(0)
     z = torch.randn(4001, generator=g, dtype=torch.float64) * 6
-    special = torch.tensor([0.0, -0.0, 1e-300, -1e-300, 2 ** 0.5, -(2 ** 0.5), 40.0, -40.0], dtype=torch.float64)
+    special = torch.tensor([0.0, -0.0, 1e-300, -1e-300, 2**0.5, -(2**0.5), 40.0, -40.0], dtype=torch.float64)
     return torch.cat([z, special])
 
 

@@ -43,8 +43,13 @@ BOOK = Path(os.environ.get("LIPNB_BOOK_HTML", ROOT / "_build" / "html")).resolve
 SCREENSHOTS = Path(os.environ.get("LIPNB_SCREENSHOTS", ROOT / "artifacts" / "screenshots")).resolve()
 SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static"}
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--no-first-run"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 TIMEOUT_MS = 60_000
 THEOREM_LIKE = {"theorem", "lemma", "proposition", "corollary"}
 THEORY_CHAPTERS = ("01", "02", "03", "04", "05")
@@ -53,15 +58,17 @@ DIRECTIVE = re.compile(r"^[ \t]*(?:`{3,}|:{3,})\{prf:([a-z]+)\}", re.M)
 
 sync_api = pytest.importorskip(
     "playwright.sync_api",
-    reason="the playwright package is not installed (it drives the system's Chromium; no browser download)")
+    reason="the playwright package is not installed (it drives the system's Chromium; no browser download)",
+)
 BROWSER = next((path for path in map(shutil.which, BROWSERS) if path), None)
 if BROWSER is None:
     pytest.skip("no Chromium found (apt-get install chromium)", allow_module_level=True)
 if not (BOOK / "index.html").is_file():
     pytest.skip(f"no built book in {BOOK}: run `make book` (or set LIPNB_BOOK_HTML)", allow_module_level=True)
 
-PAGES = sorted(p.relative_to(BOOK).as_posix() for p in BOOK.rglob("*.html")
-               if not SKIP_DIRS & set(p.relative_to(BOOK).parts))
+PAGES = sorted(
+    p.relative_to(BOOK).as_posix() for p in BOOK.rglob("*.html") if not SKIP_DIRS & set(p.relative_to(BOOK).parts)
+)
 CHAPTERS = [page for page in PAGES if (ROOT / page).with_suffix(".ipynb").is_file()]
 
 
@@ -85,6 +92,7 @@ class Report:
 
 
 # --- serving and visiting ---------------------------------------------------------------------------
+
 
 def _serve(directory: Path) -> http.server.ThreadingHTTPServer:
     class Quiet(http.server.SimpleHTTPRequestHandler):
@@ -184,31 +192,48 @@ def _visit(browser, root: Path, origin: str, page: str, screenshot: Path) -> Rep
         typeset_failed = tab.evaluate(_TYPESET) if mathjax else ""
         found = tab.evaluate(_MATH)
         # Scrolled through as a reader would, so that any image loaded only when in view gets its turn.
-        tab.evaluate("async () => { for (let y = 0; y < document.body.scrollHeight; y += innerHeight) {"
-                     " scrollTo(0, y); await new Promise(r => requestAnimationFrame(r)); } scrollTo(0, 0); }")
+        tab.evaluate(
+            "async () => { for (let y = 0; y < document.body.scrollHeight; y += innerHeight) {"
+            " scrollTo(0, y); await new Promise(r => requestAnimationFrame(r)); } scrollTo(0, 0); }"
+        )
         tab.wait_for_function("() => [...document.images].every(i => i.complete)")
-        images = tab.evaluate("() => [...document.images].map(i => [i.getAttribute('src') || i.currentSrc,"
-                              " i.naturalWidth > 0])")
+        images = tab.evaluate(
+            "() => [...document.images].map(i => [i.getAttribute('src') || i.currentSrc, i.naturalWidth > 0])"
+        )
         boxes = collections.Counter(tab.evaluate(_BOXES))
         screenshot.parent.mkdir(parents=True, exist_ok=True)
         tab.screenshot(path=str(screenshot), full_page=True)
     finally:
         context.close()
-    return Report(page=page, errors=errors, foreign=foreign, math=math, mathjax=mathjax, unrendered=found["unrendered"],
-                  math_errors=found["errors"] + ([typeset_failed] if typeset_failed else []), images=len(images),
-                  broken_images=[src for src, loaded in images if not loaded], widgets=widgets,
-                  undrawn_widgets=undrawn, boxes=boxes, screenshot=screenshot)
+    return Report(
+        page=page,
+        errors=errors,
+        foreign=foreign,
+        math=math,
+        mathjax=mathjax,
+        unrendered=found["unrendered"],
+        math_errors=found["errors"] + ([typeset_failed] if typeset_failed else []),
+        images=len(images),
+        broken_images=[src for src, loaded in images if not loaded],
+        widgets=widgets,
+        undrawn_widgets=undrawn,
+        boxes=boxes,
+        screenshot=screenshot,
+    )
 
 
 # --- the checks, shared by the tests of the real pages and of the planted ones -------------------------
+
 
 def check_errors(r: Report) -> None:
     assert not r.errors, f"{r.page}: {len(r.errors)} console/page errors:\n  " + "\n  ".join(r.errors)
 
 
 def check_offline(r: Report) -> None:
-    assert not r.foreign, (f"{r.page} asked for resources on other hosts (aborted; the book must work offline):"
-                           "\n  " + "\n  ".join(r.foreign))
+    assert not r.foreign, (
+        f"{r.page} asked for resources on other hosts (aborted; the book must work offline):"
+        "\n  " + "\n  ".join(r.foreign)
+    )
 
 
 def check_math(r: Report) -> None:
@@ -216,13 +241,16 @@ def check_math(r: Report) -> None:
         return
     assert r.mathjax, f"{r.page}: {r.math} math elements, but MathJax never started"
     assert not r.math_errors, f"{r.page}: MathJax errors:\n  " + "\n  ".join(r.math_errors)
-    assert not r.unrendered, (f"{r.page}: {len(r.unrendered)} of {r.math} math elements were not rendered by "
-                              "MathJax:\n  " + "\n  ".join(r.unrendered[:20]))
+    assert not r.unrendered, (
+        f"{r.page}: {len(r.unrendered)} of {r.math} math elements were not rendered by "
+        "MathJax:\n  " + "\n  ".join(r.unrendered[:20])
+    )
 
 
 def check_images(r: Report) -> None:
-    assert not r.broken_images, (f"{r.page}: {len(r.broken_images)} of {r.images} images did not load:\n  "
-                                 + "\n  ".join(r.broken_images))
+    assert not r.broken_images, (
+        f"{r.page}: {len(r.broken_images)} of {r.images} images did not load:\n  " + "\n  ".join(r.broken_images)
+    )
 
 
 def check_widgets(r: Report) -> None:
@@ -231,13 +259,20 @@ def check_widgets(r: Report) -> None:
 
 def check_boxes(r: Report, notebook: Path) -> None:
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-    source = collections.Counter(m.group(1) for cell in cells if cell["cell_type"] == "markdown"
-                                 for m in DIRECTIVE.finditer("".join(cell["source"])))
-    assert r.boxes == source, (f"{r.page}: sphinx-proof boxes by kind {dict(sorted(r.boxes.items()))}, but "
-                               f"{notebook.name} has the directives {dict(sorted(source.items()))}")
+    source = collections.Counter(
+        m.group(1)
+        for cell in cells
+        if cell["cell_type"] == "markdown"
+        for m in DIRECTIVE.finditer("".join(cell["source"]))
+    )
+    assert r.boxes == source, (
+        f"{r.page}: sphinx-proof boxes by kind {dict(sorted(r.boxes.items()))}, but "
+        f"{notebook.name} has the directives {dict(sorted(source.items()))}"
+    )
 
 
 # --- the built book -----------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
@@ -317,13 +352,15 @@ def test_theory_chapters_state_theorems(visit, number):
 
 PLANTED = "chapters/planted.html"
 PLANTED_FROM = "chapters/04_convergence.html"
-FAULTS = "\n".join([
-    r'<p><span class="math notranslate nohighlight">\(\frac{1}\)</span></p>',  # \frac without its 2nd argument
-    r'<p><span class="math notranslate nohighlight">\(\plantedmacro x\)</span></p>',  # an undefined macro
-    '<img src="../_images/planted-missing.png" alt="planted">',
-    '<script>throw new Error("planted fault");</script>',
-    '<script src="https://example.org/planted.js"></script>',
-])
+FAULTS = "\n".join(
+    [
+        r'<p><span class="math notranslate nohighlight">\(\frac{1}\)</span></p>',  # \frac without its 2nd argument
+        r'<p><span class="math notranslate nohighlight">\(\plantedmacro x\)</span></p>',  # an undefined macro
+        '<img src="../_images/planted-missing.png" alt="planted">',
+        '<script>throw new Error("planted fault");</script>',
+        '<script src="https://example.org/planted.js"></script>',
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -341,8 +378,9 @@ def planted(browser, tmp_path_factory) -> Iterator[Report]:
     (root / PLANTED).write_text(html.replace("</body>", FAULTS + "\n</body>"), encoding="utf-8")
     server = _serve(root)
     try:
-        yield _visit(browser, root, f"http://127.0.0.1:{server.server_address[1]}", PLANTED,
-                     root.parent / "planted.png")
+        yield _visit(
+            browser, root, f"http://127.0.0.1:{server.server_address[1]}", PLANTED, root.parent / "planted.png"
+        )
     finally:
         server.shutdown()
 

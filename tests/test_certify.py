@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from lipnb import TwoLayerNet, data, schedules, train
 from lipnb.certificates import (
     TWO_LAYER_METHODS as METHODS,
+)
+from lipnb.certificates import (
     Certificate,
     certify,
     exact_1d,
@@ -61,8 +63,12 @@ def test_smooth_constants_match_the_activation(name):
         inc, dec = np.diff(seg), -np.diff(seg)
         # monotone, or down-then-up through a zero of σ'' (a minimum of |σ''|): no interior maximum
         k = int(np.argmin(seg))
-        assert (np.diff(seg[:k + 1]) <= 1e-15).all() and (np.diff(seg[k:]) >= -1e-15).all() or \
-            (inc >= -1e-15).all() or (dec >= -1e-15).all()
+        assert (
+            (np.diff(seg[: k + 1]) <= 1e-15).all()
+            and (np.diff(seg[k:]) >= -1e-15).all()
+            or (inc >= -1e-15).all()
+            or (dec >= -1e-15).all()
+        )
     # beyond z0, σ' − σ'(±∞) keeps its sign and shrinks in size
     for sel, lim, outward in ((z >= z0, lim_hi, 1), (z <= -z0, lim_lo, -1)):
         r = (d1[sel] - lim)[::outward]
@@ -235,11 +241,11 @@ def test_exact_2d_degenerate_arrangements(case):
     if case == "parallel":
         A[1], A[2], A[3] = 2 * A[0], -0.5 * A[0], 3 * A[0]
     elif case == "coincident":
-        A[1], a[1] = 2 * A[0], 2 * a[0]       # same line, same orientation
-        A[2], a[2] = -A[0], -a[0]             # same line, opposite orientation
+        A[1], a[1] = 2 * A[0], 2 * a[0]  # same line, same orientation
+        A[2], a[2] = -A[0], -a[0]  # same line, opposite orientation
         A[3], a[3] = 3 * A[4], 3 * a[4]
     elif case == "concurrent":
-        a[:] = 0.0                            # every line through the origin
+        a[:] = 0.0  # every line through the origin
     elif case == "zero_rows":
         A[:3] = 0.0
     elif case == "single_line":
@@ -290,10 +296,16 @@ def test_certify_ensemble_equals_members():
         assert (c.lower, c.upper, c.method) == (ci.lower, ci.upper, ci.method)
 
 
-@pytest.mark.parametrize("d,act,method", [
-    (1, "relu", "exact_1d"), (2, "leaky_relu", "exact_2d"), (1, "gelu", "smooth_1d"), (3, "relu", "lipsdp"),
-    (2, "tanh", "lipsdp"),
-])
+@pytest.mark.parametrize(
+    "d,act,method",
+    [
+        (1, "relu", "exact_1d"),
+        (2, "leaky_relu", "exact_2d"),
+        (1, "gelu", "smooth_1d"),
+        (3, "relu", "lipsdp"),
+        (2, "tanh", "lipsdp"),
+    ],
+)
 def test_certify_auto_picks_the_method(d, act, method):
     net = TwoLayerNet.init(d, 20, act, seed=0)
     c = certify(net, points=np.random.default_rng(0).normal(size=(30, d)))

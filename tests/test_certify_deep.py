@@ -7,9 +7,10 @@ import pytest
 import torch
 
 import lipnb
-from lipnb import certificates as certify, certificates as cd
-from lipnb.certificates import sequential as seq
+from lipnb import certificates as cd
+from lipnb import certificates as certify
 from lipnb.certificates import Certificate
+from lipnb.certificates import sequential as seq
 from lipnb.mlp import MLP
 
 ACTS = ["relu", "leaky_relu", "tanh", "sigmoid", "softplus", "gelu"]
@@ -49,8 +50,14 @@ def test_eclipse_fast_keeps_the_closed_form_where_the_greedy_search_ends_higher(
     """On this trained tanh network the one-layer-ahead search alone certified 6.43, the closed form 6.11
     (found by benchmarks/certify_deep_speed.py against eclipse-nn's ECLipsE-Fast)."""
     ds = lipnb.data.teacher(2, n_train=256, n_test=10, seed=0)
-    trained, _ = lipnb.train(MLP.init(2, [16, 16], "tanh", seed=0), ds.x_train, ds.y_train,
-                             lipnb.schedules.constant(1 / 16), 2000, log_every=2000)
+    trained, _ = lipnb.train(
+        MLP.init(2, [16, 16], "tanh", seed=0),
+        ds.x_train,
+        ds.y_train,
+        lipnb.schedules.constant(1 / 16),
+        2000,
+        log_every=2000,
+    )
     Ws, _, alpha, beta = seq._normalized(trained)
     greedy = cd.sequential_bound(trained, seq._fast_lams(Ws, alpha, beta))
     closed = _closed_form_bound(trained)

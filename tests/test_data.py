@@ -72,13 +72,13 @@ def test_teacher_inputs_in_the_unit_ball_and_unit_target_std(d):
     r = ds.x_train.norm(dim=1)
     assert float(r.max()) <= 1.0 + 1e-15 and ds.x_radius <= 1.0 + 1e-15
     # uniform in the ball: ‖x‖^d ~ U(0, 1) (mean 1/2, variance 1/12); directions isotropic
-    assert float((r ** d).mean()) == pytest.approx(0.5, abs=5 * math.sqrt(1 / 12 / 4000))
+    assert float((r**d).mean()) == pytest.approx(0.5, abs=5 * math.sqrt(1 / 12 / 4000))
     assert float(ds.x_train.mean(dim=0).abs().max()) < 0.06
     # the teacher's outputs are scaled to unit standard deviation on the training inputs
     target_train = ds.target(ds.x_train)
     assert float(target_train.std()) == pytest.approx(1.0, rel=1e-12)
     assert float(ds.target(ds.x_test).std()) == pytest.approx(1.0, rel=0.2)
-    assert float(ds.y_train.std()) == pytest.approx(math.sqrt(1 + 0.1 ** 2), rel=0.05)
+    assert float(ds.y_train.std()) == pytest.approx(math.sqrt(1 + 0.1**2), rel=0.05)
     assert float((ds.y_train - target_train).std()) == pytest.approx(0.1, rel=0.1)
 
 
@@ -137,8 +137,9 @@ def test_diabetes_rows_are_sklearns_with_inputs_and_targets_aligned():
     # per-column affine standardization
     x_all = torch.cat([ds.x_train, ds.x_test]).numpy()
     y_all = torch.cat([ds.y_train, ds.y_test]).numpy()
-    back = np.c_[np.column_stack([_affine_preimage(x_all[:, j], X[:, j]) for j in range(10)]),
-                 _affine_preimage(y_all, y)]
+    back = np.c_[
+        np.column_stack([_affine_preimage(x_all[:, j], X[:, j]) for j in range(10)]), _affine_preimage(y_all, y)
+    ]
     got = np.array(sorted(map(tuple, np.round(back, 6))))
     expected = np.array(sorted(map(tuple, np.round(np.c_[X, y], 6))))
     np.testing.assert_allclose(got, expected, rtol=0, atol=2e-6)

@@ -25,8 +25,10 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 SKIP_TAGS = {"nbval-ignore-output", "nbval-skip"}
-pytestmark = pytest.mark.skipif(os.environ.get("LIPNB_DETERMINISM") != "1",
-                                reason="set LIPNB_DETERMINISM=1 (make check-determinism) to re-execute twice")
+pytestmark = pytest.mark.skipif(
+    os.environ.get("LIPNB_DETERMINISM") != "1",
+    reason="set LIPNB_DETERMINISM=1 (make check-determinism) to re-execute twice",
+)
 
 
 def _texts(nb: nbformat.NotebookNode) -> list[tuple[int, str]]:
@@ -52,7 +54,9 @@ def _run(path: Path) -> list[tuple[int, str]]:
     nb = nbformat.read(path, as_version=4)
     env = {"MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
     os.environ.update(env)
-    NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     return _texts(nb)
 
 

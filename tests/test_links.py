@@ -14,8 +14,9 @@ from urllib.parse import unquote, urldefrag, urlparse
 import pytest
 
 HTML = Path(os.environ.get("LIPNB_BOOK_HTML", "/nonexistent")).resolve()
-pytestmark = pytest.mark.skipif(not (HTML / "index.html").exists(),
-                                reason="no built book: run `make check-html` (or set LIPNB_BOOK_HTML)")
+pytestmark = pytest.mark.skipif(
+    not (HTML / "index.html").exists(), reason="no built book: run `make check-html` (or set LIPNB_BOOK_HTML)"
+)
 SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static"}
 
 

@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import make_data, reference_criterion, reference_sigma
 
 import lipnb
-from conftest import make_data, reference_criterion, reference_sigma
-from lipnb import schedules, theory
 from lipnb import certify as certify_mlp
+from lipnb import schedules, theory
 from lipnb.mlp import MLP
 from lipnb.training import target_gamma_mlp
 from lipnb.training import train_to_target as train_mlp_to_target
@@ -124,7 +124,7 @@ def test_train_equals_the_idiomatic_pytorch_loop(opt, depth):
     batches = None
     if "batch_size" in kw:
         gen = torch.Generator().manual_seed(seed)
-        batches = [torch.randperm(32, generator=gen)[:kw["batch_size"]] for _ in range(steps)]
+        batches = [torch.randperm(32, generator=gen)[: kw["batch_size"]] for _ in range(steps)]
     trained, h = lipnb.train(net, x, y, sched, steps, batch_seed=seed, **kw)
     ref_loss, ref_W = _torch_loop(net, 0, x, y, sched, steps, momentum=kw.get("momentum", 0.0), batches=batches)
     assert h.loss[-1] == pytest.approx(ref_loss, rel=1e-10)
@@ -158,14 +158,17 @@ def test_step_lengths_are_actual_displacements(opt):
         cur, h = lipnb.train(net, x, y, sched, t + 1, **OPTIMIZERS[opt])
         for l in range(net.depth):
             assert h.step_length[f"W{l + 1}"][t] == pytest.approx(
-                float(torch.linalg.norm(cur.weights[l] - prev.weights[l])), rel=1e-10)
+                float(torch.linalg.norm(cur.weights[l] - prev.weights[l])), rel=1e-10
+            )
             assert h.step_length[f"b{l + 1}"][t] == pytest.approx(
-                float(torch.linalg.norm(cur.biases[l] - prev.biases[l])), rel=1e-10, abs=1e-15)
+                float(torch.linalg.norm(cur.biases[l] - prev.biases[l])), rel=1e-10, abs=1e-15
+            )
         prev = cur
 
 
 def lemma_4_1_per_layer(h):
-    """max over logged steps, layers, members of ‖W_l^t‖_op − (‖W_l^0‖_op + P^{W_l}_t) (≤ 0 when Path-length lemma holds)."""
+    """max over logged steps, layers, members of ‖W_l^t‖_op − (‖W_l^0‖_op + P^{W_l}_t)
+    (≤ 0 when the Path-length lemma holds)."""
     worst = -math.inf
     for l in range(h.meta["depth"]):
         n = np.asarray(h.norms[f"W{l + 1}_op"])
@@ -183,19 +186,20 @@ def test_lemma_4_1_holds_layer_by_layer(opt, depth):
     assert lemma_4_1_per_layer(h) <= 0
     L_sigma = h.lipschitz_activation
     bound = L_sigma ** (depth - 1) * np.prod(
-        [np.asarray(h.norms[f"W{l + 1}_op"])[0] + np.asarray(h.path_length[f"W{l + 1}"]) for l in range(depth)], axis=0)
+        [np.asarray(h.norms[f"W{l + 1}_op"])[0] + np.asarray(h.path_length[f"W{l + 1}"]) for l in range(depth)], axis=0
+    )
     assert np.all(h.lip_product <= bound * (1 + 1e-12))
 
 
 # ------------------------------------------------------------------------------------ claim C5
 @pytest.mark.parametrize("opt", sorted(OPTIMIZERS))
-@pytest.mark.parametrize("depth,widths,target", [(2, [32], 10.0), (3, [16, 16], 15.0),
-                                                 (4, [8, 12, 8], 15.0), (3, [64, 32], 25.0)])
+@pytest.mark.parametrize(
+    "depth,widths,target", [(2, [32], 10.0), (3, [16, 16], 15.0), (4, [8, 12, 8], 15.0), (3, [64, 32], 25.0)]
+)
 def test_train_to_target_keeps_the_certified_bound_below_the_target(opt, depth, widths, target):
     x, y = make_data(40, 2, seed=9)
     net = MLP.init(2, widths, "tanh", seed=[0, 1, 2])
-    final, h, info = train_mlp_to_target(net, x, y, target, lr=0.05, start=0, steps=300, rate=0.02,
-                                         **OPTIMIZERS[opt])
+    final, h, info = train_mlp_to_target(net, x, y, target, lr=0.05, start=0, steps=300, rate=0.02, **OPTIMIZERS[opt])
     assert theory.check_target(h, target).holds  # the product bound at every one of the 301 steps
     assert np.all(h.lip_product <= target * (1 + 1e-12))
     assert np.all(info["final_product_bound"] <= target * (1 + 1e-12))
@@ -225,20 +229,23 @@ def test_target_guarantee_across_seeds_single_network(seed):
 def test_target_gamma_solves_the_product_equation():
     norms, paths = [1.5, 2.0, 0.7], [0.1, 0.0, 0.3]
     g = target_gamma_mlp(12.0, 0.5, norms, paths)
-    assert 0.5 ** 2 * np.prod(np.add(norms, paths) + g) == pytest.approx(12.0, rel=1e-12)
+    assert 0.5**2 * np.prod(np.add(norms, paths) + g) == pytest.approx(12.0, rel=1e-12)
     with pytest.raises(ValueError, match="below the bound"):
         target_gamma_mlp(0.1, 1.0, norms, paths)
 
 
 # ------------------------------------------------------------------------------------ validation
-@pytest.mark.parametrize("kw,exc,match", [
-    (dict(d=0, widths=[3]), ValueError, "d"),
-    (dict(d=2, widths=[]), TypeError, "widths"),
-    (dict(d=2, widths=3), TypeError, "widths"),
-    (dict(d=2, widths=[3, 0]), ValueError, "widths"),
-    (dict(d=2, widths=[3], activation="swish"), ValueError, "activation"),
-    (dict(d=2, widths=[3], init="xavier"), ValueError, "init"),
-])
+@pytest.mark.parametrize(
+    "kw,exc,match",
+    [
+        (dict(d=0, widths=[3]), ValueError, "d"),
+        (dict(d=2, widths=[]), TypeError, "widths"),
+        (dict(d=2, widths=3), TypeError, "widths"),
+        (dict(d=2, widths=[3, 0]), ValueError, "widths"),
+        (dict(d=2, widths=[3], activation="swish"), ValueError, "activation"),
+        (dict(d=2, widths=[3], init="xavier"), ValueError, "init"),
+    ],
+)
 def test_init_rejects_bad_arguments(kw, exc, match):
     with pytest.raises(exc, match=match):
         MLP.init(**kw)

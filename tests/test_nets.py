@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import NET_ACTIVATIONS, autograd_loss_and_grads, make_data, reference_forward, reference_sigma
 from hypothesis import given
 from hypothesis import strategies as st
 
 import lipnb
-from conftest import NET_ACTIVATIONS, autograd_loss_and_grads, make_data, reference_forward, reference_sigma
 
 # ----------------------------------------------------------------------------------- initialization
 
@@ -78,12 +78,12 @@ def test_lecun_init_statistics(bias_std):
     """A₀ ~ N(0, 1/d), a₀ ~ N(0, σ_a²), B₀ ~ N(0, 1/m), b₀ = 0 (tolerances are > 5 standard errors)."""
     d, m = 20, 20000
     net = lipnb.TwoLayerNet.init(d, m, init="lecun", seed=3, bias_std=bias_std)
-    for t, var, n in [(net.A, 1 / d, m * d), (net.a, bias_std ** 2, m), (net.B, 1 / m, m)]:
+    for t, var, n in [(net.A, 1 / d, m * d), (net.a, bias_std**2, m), (net.B, 1 / m, m)]:
         se_var = var * math.sqrt(2 / n)
         assert abs(float(t.var()) - var) < 6 * se_var, (float(t.var()), var)
         assert abs(float(t.mean())) < 6 * math.sqrt(var / n)
         # Gaussian: the fourth moment is 3 var²
-        assert float((t ** 4).mean()) / var ** 2 == pytest.approx(3.0, rel=0.1)
+        assert float((t**4).mean()) / var**2 == pytest.approx(3.0, rel=0.1)
     assert float(net.b) == 0.0
 
 
@@ -160,8 +160,9 @@ def test_from_weights_dtype():
 
 def test_init_round_trips_through_from_weights(ensemble):
     net = lipnb.TwoLayerNet.init(3, 5, activation="sigmoid", seed=2, ensemble=ensemble)
-    back = lipnb.TwoLayerNet.from_weights(net.A.numpy(), net.a.numpy(), net.B.numpy(), net.b.numpy(),
-                                          activation=net.activation)
+    back = lipnb.TwoLayerNet.from_weights(
+        net.A.numpy(), net.a.numpy(), net.B.numpy(), net.b.numpy(), activation=net.activation
+    )
     assert back.ensemble == net.ensemble and _same_weights(back, net)
 
 
@@ -180,7 +181,7 @@ def test_call_shapes_and_values(act_name, ensemble):
     torch.testing.assert_close(net(x.float()), net(x.float().double()), rtol=0, atol=0)
     # one point at a time gives the same predictions
     for n in (0, 8):
-        torch.testing.assert_close(net(x[n:n + 1])[..., 0], out[..., n], rtol=1e-14, atol=1e-15)
+        torch.testing.assert_close(net(x[n : n + 1])[..., 0], out[..., n], rtol=1e-14, atol=1e-15)
 
 
 def test_call_by_hand_tiny_net():
@@ -271,7 +272,7 @@ def test_loss_and_gradients_leaves_the_network_unchanged():
     act_name=st.sampled_from(NET_ACTIVATIONS),
     loss_name=st.sampled_from(["mse", "huber"]),
     delta=st.floats(0.05, 3.0),
-    seed=st.integers(0, 2 ** 31 - 1),
+    seed=st.integers(0, 2**31 - 1),
 )
 def test_gradients_equal_autograd_property(d, m, n, ensemble, act_name, loss_name, delta, seed):
     x, y = make_data(n, d, seed=seed % 1000)

@@ -40,7 +40,9 @@ def test_first_code_cell_is_the_colab_install_cell(path):
     src = "".join(first["source"])
     tags = set(first.get("metadata", {}).get("tags", []))
     where = f"{path.name}, cell {index}"
-    assert COLAB_TAGS <= tags, f"{where}: the Colab install cell must be tagged {sorted(COLAB_TAGS)}; has {sorted(tags)}"
+    assert COLAB_TAGS <= tags, (
+        f"{where}: the Colab install cell must be tagged {sorted(COLAB_TAGS)}; has {sorted(tags)}"
+    )
     assert '"google.colab" in sys.modules' in src, f"{where}: the install must run only in Colab"
     assert 'find_spec("lipnb") is None' in src, f"{where}: the install must run only when lipnb is missing"
     assert "pip" in src and "lipnb-book" in src, f"{where}: the cell must install lipnb from the repository"

@@ -89,11 +89,16 @@ def test_adaptive_cap_bounds_the_momentum_step(data):
     assert h.path_length["A"][-1] - h.path_length["A"][20] <= ad.rate_function.gamma * (1 + 1e-12)
 
 
-@pytest.mark.parametrize("kw,match", [
-    (dict(batch_size=0), "batch_size"), (dict(batch_size=10_000), "batch_size"),
-    (dict(momentum=1.0), "momentum"), (dict(momentum=-0.1), "momentum"),
-    (dict(batch_seed=-1), "batch_seed"),
-])
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        (dict(batch_size=0), "batch_size"),
+        (dict(batch_size=10_000), "batch_size"),
+        (dict(momentum=1.0), "momentum"),
+        (dict(momentum=-0.1), "momentum"),
+        (dict(batch_seed=-1), "batch_seed"),
+    ],
+)
 def test_bad_optimizer_arguments(data, kw, match):
     net = lipnb.TwoLayerNet.init(1, 4, seed=0)
     with pytest.raises(ValueError, match=match):

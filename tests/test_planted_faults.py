@@ -25,8 +25,13 @@ ENV = {**os.environ, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
 
 def _nbval(path: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env", "-p", "no:cacheprovider", "-q",
-         str(path)], cwd=path.parent, env=ENV, capture_output=True, text=True, timeout=600)
+        [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env", "-p", "no:cacheprovider", "-q", str(path)],
+        cwd=path.parent,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def _planted(tmp_path: Path, plant) -> tuple[Path, int]:
@@ -64,8 +69,11 @@ def test_a_changed_printed_number_fails_nbval(tmp_path):
         i = _printing_cell(nb)
         for out in nb["cells"][i]["outputs"]:
             if out.get("output_type") == "stream":
-                out["text"] = ["R_x = 0.12345\n" if "R_x" in line else line for line in out["text"]] \
-                    if isinstance(out["text"], list) else out["text"].replace("R_x = ", "R_x = 1")
+                out["text"] = (
+                    ["R_x = 0.12345\n" if "R_x" in line else line for line in out["text"]]
+                    if isinstance(out["text"], list)
+                    else out["text"].replace("R_x = ", "R_x = 1")
+                )
         return _code_index(nb, i)
 
     path, index = _planted(tmp_path, plant)
@@ -110,8 +118,13 @@ def test_a_broken_cross_reference_fails_the_book_build(tmp_path):
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: page\n")
     (tmp_path / "intro.md").write_text("# Intro\n\nA page.\n")
     (tmp_path / "page.md").write_text("# Page\n\nSee {prf:ref}`thm-that-does-not-exist`.\n")
-    result = subprocess.run([str(BIN / "jupyter-book"), "build", str(tmp_path), "--all", "--warningiserror",
-                             "--keep-going"], capture_output=True, text=True, timeout=600, env=ENV)
+    result = subprocess.run(
+        [str(BIN / "jupyter-book"), "build", str(tmp_path), "--all", "--warningiserror", "--keep-going"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=ENV,
+    )
     text = result.stdout + result.stderr
     assert result.returncode != 0, text[-2000:]
     assert "page" in text and "thm-that-does-not-exist" in text, text[-2000:]

@@ -43,9 +43,11 @@ _STRIP = [
 ]
 _NUMBER = re.compile(r"(?<![\w.])(\d+\.\d+|\d{4,})(?![\w]|\.\d)")
 # "Lemma 4.1", "Theorem 5.1", "§7": names of results and sections (the book's numbering), not results.
-_NAMED = re.compile(r"(?:Lemmas?|Theorems?|Thms?|Propositions?|Props?|Corollar(?:y|ies)|Cors?|Claims?|Sections?|"
-                    r"Chapters?|Figures?|Tables?|Eqs?|§)\.?\s*(?:\d+\.\d+|\d+)"
-                    r"(?:\s*(?:/|and|,|–|-)\s*(?:\d+\.\d+|\d+))*")
+_NAMED = re.compile(
+    r"(?:Lemmas?|Theorems?|Thms?|Propositions?|Props?|Corollar(?:y|ies)|Cors?|Claims?|Sections?|"
+    r"Chapters?|Figures?|Tables?|Eqs?|§)\.?\s*(?:\d+\.\d+|\d+)"
+    r"(?:\s*(?:/|and|,|–|-)\s*(?:\d+\.\d+|\d+))*"
+)
 
 
 def _prose(cell_source: str) -> str:
@@ -88,7 +90,7 @@ def _computed(number: str, haystack: str, values: list[float]) -> bool:
     if number in haystack:
         return True
     decimals = len(number.split(".")[1]) if "." in number else 0
-    x, half = float(number), 0.5 * 10.0 ** -decimals * (1 + 1e-9)
+    x, half = float(number), 0.5 * 10.0**-decimals * (1 + 1e-9)
     return any(abs(abs(v) - x) <= half for v in values)
 
 
@@ -97,8 +99,11 @@ def test_every_number_in_the_prose_is_computed_by_the_chapter(path):
     nb = json.loads(path.read_text())
     haystack = _haystack(nb)
     values = [float(v) for v in _ANY_NUMBER.findall(haystack)]
-    unknown = [(i, n) for i, n in _numbers_in_prose(nb)
-               if n not in CONSTANTS and not YEAR.match(n) and not _computed(n, haystack, values)]
+    unknown = [
+        (i, n)
+        for i, n in _numbers_in_prose(nb)
+        if n not in CONSTANTS and not YEAR.match(n) and not _computed(n, haystack, values)
+    ]
     assert not unknown, (
         f"{path.name}: numbers in the prose that no output or code of the chapter contains "
         f"(stale after a re-execution, or derived by hand; print them or update the text):\n"
@@ -108,11 +113,19 @@ def test_every_number_in_the_prose_is_computed_by_the_chapter(path):
 
 def test_the_check_sees_stale_numbers():
     """The guard itself: a number that the outputs do not contain is reported, one that they do is not."""
-    nb = {"cells": [
-        {"cell_type": "code", "source": ["print(x)\n"], "outputs": [{"output_type": "stream", "text": ["Lip = 5.442\n"]}]},
-        {"cell_type": "markdown", "source": ["The slope is 5.442, not 5.443; see $x = 1.234$, `0.999` and "
-                                             "Thm 5.1 / 5.2, Lemma 4.1."]},
-    ]}
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "source": ["print(x)\n"],
+                "outputs": [{"output_type": "stream", "text": ["Lip = 5.442\n"]}],
+            },
+            {
+                "cell_type": "markdown",
+                "source": ["The slope is 5.442, not 5.443; see $x = 1.234$, `0.999` and Thm 5.1 / 5.2, Lemma 4.1."],
+            },
+        ]
+    }
     numbers = [n for _, n in _numbers_in_prose(nb)]
     assert numbers == ["5.442", "5.443"]
     haystack = _haystack(nb)

@@ -16,7 +16,7 @@ from lipnb import schedules as S
 def test_constant():
     s = S.constant(0.3)
     np.testing.assert_array_equal(s.values(6), np.full(6, 0.3))
-    assert s(0) == 0.3 and s(10 ** 6) == 0.3
+    assert s(0) == 0.3 and s(10**6) == 0.3
     assert s.start == 0 and s.G(0) == 0.3 and s.G(1000) == 0.3
     assert s.total(10) == pytest.approx(3.0, rel=1e-15)
     assert not s.rate_function.summable
@@ -36,13 +36,13 @@ def test_exponential_values_and_gamma():
     assert s.start == 0
     np.testing.assert_allclose(s.G(t), s.values(50), rtol=1e-15)
     # Γ = lr / (1 − e^{−r}) against a 10^6-term partial sum (the tail lr e^{−10^4}/(1 − e^{−r}) is 0)
-    k = np.arange(10 ** 6, dtype=np.float64)
+    k = np.arange(10**6, dtype=np.float64)
     numeric = math.fsum(lr * np.exp(-r * k))
     assert s.gamma == pytest.approx(lr / (1 - math.exp(-r)), rel=1e-14)
     assert s.gamma == pytest.approx(numeric, rel=1e-12)
-    assert s.rate_function.partial_sum(10 ** 6) == pytest.approx(numeric, rel=1e-12)
+    assert s.rate_function.partial_sum(10**6) == pytest.approx(numeric, rel=1e-12)
     assert s.total(None) == pytest.approx(s.gamma, rel=1e-15)
-    assert s.total(10 ** 6) == pytest.approx(numeric, rel=1e-12)
+    assert s.total(10**6) == pytest.approx(numeric, rel=1e-12)
 
 
 def test_eventual_exponential():
@@ -58,7 +58,7 @@ def test_eventual_exponential():
     assert s.G(0) == lr
     gamma = lr / (1 - math.exp(-r))
     assert s.gamma == pytest.approx(gamma, rel=1e-14)
-    assert s.gamma == pytest.approx(math.fsum(lr * np.exp(-r * np.arange(10 ** 5))), rel=1e-13)
+    assert s.gamma == pytest.approx(math.fsum(lr * np.exp(-r * np.arange(10**5))), rel=1e-13)
     # Σ_t α_t = τ lr + Γ; Σ_{t<T} α_t as a plain sum
     assert s.total(None) == pytest.approx(tau * lr + gamma, rel=1e-14)
     assert s.total(40) == pytest.approx(math.fsum(v), rel=1e-14)
@@ -67,11 +67,12 @@ def test_eventual_exponential():
 
 
 def test_eventual_exponential_with_start_zero_is_exponential():
-    np.testing.assert_allclose(S.eventual_exponential(0.1, 0, 0.3).values(30), S.exponential(0.1, 0.3).values(30),
-                               rtol=1e-15)
+    np.testing.assert_allclose(
+        S.eventual_exponential(0.1, 0, 0.3).values(30), S.exponential(0.1, 0.3).values(30), rtol=1e-15
+    )
 
 
-@pytest.mark.parametrize("q, zeta_q", [(2.0, math.pi ** 2 / 6), (3.0, 1.2020569031595942), (4.0, math.pi ** 4 / 90)])
+@pytest.mark.parametrize("q, zeta_q", [(2.0, math.pi**2 / 6), (3.0, 1.2020569031595942), (4.0, math.pi**4 / 90)])
 def test_eventual_polynomial(q, zeta_q):
     lr, tau = 0.3, 5
     s = S.eventual_polynomial(lr, start=tau, power=q)
@@ -81,7 +82,7 @@ def test_eventual_polynomial(q, zeta_q):
     np.testing.assert_allclose(s.G(np.arange(25)), v[tau:], rtol=1e-15)
     assert s.gamma == pytest.approx(lr * zeta_q, rel=1e-14)
     # 10^6-term partial sum: 0 ≤ Γ − Σ_{k<n} G(k) ≤ lr ∫_n^∞ x^{−q} dx = lr n^{1−q}/(q − 1)
-    n = 10 ** 6
+    n = 10**6
     partial = math.fsum(lr * (np.arange(n, dtype=np.float64) + 1.0) ** (-q))
     assert 0 <= s.gamma - partial <= lr * n ** (1 - q) / (q - 1) * (1 + 1e-9) + 1e-15
     assert s.rate_function.partial_sum(n) == pytest.approx(partial, rel=1e-12)
@@ -93,7 +94,7 @@ def test_step_schedule():
     s = S.step(lr, boundaries=[10, 20], factor=0.5)
     v = s.values(30)
     np.testing.assert_allclose(v, np.r_[np.full(10, lr), np.full(10, lr / 2), np.full(10, lr / 4)], rtol=1e-15)
-    assert s(9) == lr and s(10) == lr / 2 and s(19) == lr / 2 and s(20) == lr / 4 and s(10 ** 5) == lr / 4
+    assert s(9) == lr and s(10) == lr / 2 and s(19) == lr / 2 and s(20) == lr / 4 and s(10**5) == lr / 4
     assert s.start == 20 and s.G(0) == lr / 4 and s.G(100) == lr / 4
     with pytest.raises(ValueError, match="not summable"):
         s.gamma
@@ -117,7 +118,7 @@ def test_join_counts_each_schedule_from_its_boundary():
     # decay start: last boundary + last schedule's start; rate function: the last schedule's
     assert j.start == 30 + 3
     np.testing.assert_allclose(j.G(np.arange(20)), v[33:53], rtol=1e-15)
-    assert j.gamma == pytest.approx(0.05 * math.pi ** 2 / 6, rel=1e-14)
+    assert j.gamma == pytest.approx(0.05 * math.pi**2 / 6, rel=1e-14)
     assert j.total(None) == pytest.approx(math.fsum(v[:33]) + j.gamma, rel=1e-14)
     assert j.total(60) == pytest.approx(math.fsum(v), rel=1e-14)
 
@@ -167,7 +168,7 @@ def test_rate_functions():
     assert S.exponential_rate(1.0, 1e-12).gamma == pytest.approx(1e12, rel=1e-6)
     P = S.polynomial_rate(1.5, 2.0)
     assert P(0) == 1.5 and P(1) == pytest.approx(1.5 / 4, rel=1e-15)
-    assert P.gamma == pytest.approx(1.5 * math.pi ** 2 / 6, rel=1e-14)
+    assert P.gamma == pytest.approx(1.5 * math.pi**2 / 6, rel=1e-14)
     assert P.partial_sum(0) == 0.0 and P.partial_sum(2) == pytest.approx(1.5 * 1.25, rel=1e-15)
     with pytest.raises(ValueError, match="k must be a non-negative integer"):
         P(-1)

@@ -28,8 +28,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = "chapters/08_interactive.html"
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--mute-audio")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--mute-audio",
+)
 
 HARNESS = """<!DOCTYPE html><html><body><pre id="result">pending</pre>
 <iframe id="f" src="/%s" width="1200" height="2400"></iframe>
@@ -102,9 +109,17 @@ def test_slider_changes_the_plotted_data(tmp_path: Path) -> None:
     server, port = _serve(book)
     try:
         out = subprocess.run(
-            [browser, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=60000",
-             "--dump-dom", f"http://127.0.0.1:{port}/__harness.html"],
-            capture_output=True, text=True, timeout=180,
+            [
+                browser,
+                *FLAGS,
+                f"--user-data-dir={tmp_path / 'profile'}",
+                "--virtual-time-budget=60000",
+                "--dump-dom",
+                f"http://127.0.0.1:{port}/__harness.html",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
         )
     finally:
         server.shutdown()

@@ -15,8 +15,8 @@ import torch
 import lipnb
 import lipnb.certificates
 from lipnb import schedules as S
-from lipnb.sweep import COLUMNS, format_summary, gauss_newton_top, protocol_schedules, summarize, sweep
 from lipnb.notebook import fmt
+from lipnb.sweep import COLUMNS, format_summary, gauss_newton_top, protocol_schedules, summarize, sweep
 
 T = 60
 
@@ -37,8 +37,9 @@ def _schedules():
 
 @pytest.fixture(scope="module")
 def grid(sine):
-    return sweep(sine, [8, 16], _schedules(), [5, 2], steps=T, checkpoints=[10, 30], progress=False,
-                 return_histories=True)
+    return sweep(
+        sine, [8, 16], _schedules(), [5, 2], steps=T, checkpoints=[10, 30], progress=False, return_histories=True
+    )
 
 
 def _row(df, width, schedule, seed, step=T):
@@ -101,8 +102,11 @@ def test_a_row_equals_training_that_member_alone(grid, sine, schedule):
         expected = {
             "train_mse": float(lipnb.mse(trained(sine.x_train), sine.y_train)),
             "test_mse": float(lipnb.mse(trained(sine.x_test), sine.y_test)),
-            "lip_product": float(h.lip_product[-1]), "path_A": float(h.path_length["A"][-1]),
-            "path_B": float(h.path_length["B"][-1]), "lip_lower": cert.lower, "lip_upper": cert.upper,
+            "lip_product": float(h.lip_product[-1]),
+            "path_A": float(h.path_length["A"][-1]),
+            "path_B": float(h.path_length["B"][-1]),
+            "lip_lower": cert.lower,
+            "lip_upper": cert.upper,
         }
         for col, value in expected.items():
             assert row[col] == pytest.approx(value, rel=1e-9, abs=1e-13), (col, step)
@@ -116,10 +120,12 @@ def test_checkpoints_do_not_change_the_trajectory(grid, sine):
     short = sweep(sine, [16], _schedules(), [5, 2], steps=30, progress=False, certify=None)
     assert (plain.step == T).all() and len(plain) == 6
     for col in ("train_mse", "test_mse", "lip_product", "path_A", "path_B"):
-        np.testing.assert_allclose(df[(df.width == 16) & (df.step == T)][col].to_numpy(), plain[col].to_numpy(),
-                                   rtol=1e-12, err_msg=col)
-        np.testing.assert_allclose(df[(df.width == 16) & (df.step == 30)][col].to_numpy(), short[col].to_numpy(),
-                                   rtol=1e-12, err_msg=col)
+        np.testing.assert_allclose(
+            df[(df.width == 16) & (df.step == T)][col].to_numpy(), plain[col].to_numpy(), rtol=1e-12, err_msg=col
+        )
+        np.testing.assert_allclose(
+            df[(df.width == 16) & (df.step == 30)][col].to_numpy(), short[col].to_numpy(), rtol=1e-12, err_msg=col
+        )
 
 
 # ----------------------------------------------------------------------------------- certificates
@@ -164,17 +170,18 @@ def test_certify_none_and_product(sine):
 
 
 def test_certify_checkpoints_false_certifies_only_the_end(sine):
-    df = sweep(sine, [8], {"c": S.constant(0.05)}, [0, 1], steps=20, checkpoints=[5], certify_checkpoints=False,
-               progress=False)
+    df = sweep(
+        sine, [8], {"c": S.constant(0.05)}, [0, 1], steps=20, checkpoints=[5], certify_checkpoints=False, progress=False
+    )
     assert df[df.step == 5].lip_upper.isna().all() and df[df.step == 5].lip_product.notna().all()
     assert df[df.step == 20].lip_upper.notna().all()
 
 
 def test_huber_training_still_reports_the_mse(sine):
-    df = sweep(sine, [8], {"c": S.constant(0.05)}, [0], steps=15, loss="huber", delta=0.1, certify=None,
-               progress=False)
-    net, _ = lipnb.train(lipnb.TwoLayerNet.init(1, 8, seed=0), sine.x_train, sine.y_train, S.constant(0.05), 15,
-                         loss="huber", delta=0.1)
+    df = sweep(sine, [8], {"c": S.constant(0.05)}, [0], steps=15, loss="huber", delta=0.1, certify=None, progress=False)
+    net, _ = lipnb.train(
+        lipnb.TwoLayerNet.init(1, 8, seed=0), sine.x_train, sine.y_train, S.constant(0.05), 15, loss="huber", delta=0.1
+    )
     assert df.train_mse[0] == pytest.approx(float(lipnb.mse(net(sine.x_train), sine.y_train)), rel=1e-10)
 
 
@@ -248,31 +255,40 @@ def test_gauss_newton_top_matches_the_autograd_jacobian(act):
 
 
 # ----------------------------------------------------------------------------------- bad arguments
-@pytest.mark.parametrize("kwargs,exc,match", [
-    ({"data": (1, 2)}, TypeError, "data must be a lipnb.data.Dataset"),
-    ({"widths": []}, ValueError, "widths must hold at least one"),
-    ({"widths": [8, 8]}, ValueError, "widths must not repeat"),
-    ({"widths": [0]}, ValueError, "widths must be >= 1"),
-    ({"widths": 8}, TypeError, "widths must be a sequence"),
-    ({"schedules": {}}, ValueError, "schedules must hold at least one"),
-    ({"schedules": [S.constant(0.1)]}, TypeError, "schedules must be a dict"),
-    ({"schedules": {"x": 0.1}}, TypeError, r"schedules\['x'\] must be a lipnb schedule"),
-    ({"schedules": {"x": lambda m: 0.1}}, TypeError, r"schedules\['x'\]\(8\) must return"),
-    ({"seeds": [1, 1]}, ValueError, "seeds must not repeat"),
-    ({"seeds": [-1]}, ValueError, "seeds must be >= 0"),
-    ({"steps": 0}, ValueError, "steps must be >= 1"),
-    ({"certify": "magic"}, ValueError, "unknown certify 'magic'"),
-    ({"checkpoints": [20]}, ValueError, "checkpoints must be <= 10"),
-    ({"checkpoints": [-1]}, ValueError, "checkpoints must be >= 0"),
-    ({"loss": "l1"}, ValueError, "unknown loss"),
-    ({"activation": "swish"}, ValueError, "unknown activation"),
-    ({"certify_kw": [1]}, TypeError, "certify_kw must be a dict"),
-    ({"progress": 1}, TypeError, "progress must be True or False"),
-    ({"certify_checkpoints": "no"}, TypeError, "certify_checkpoints must be True or False"),
-])
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        ({"data": (1, 2)}, TypeError, "data must be a lipnb.data.Dataset"),
+        ({"widths": []}, ValueError, "widths must hold at least one"),
+        ({"widths": [8, 8]}, ValueError, "widths must not repeat"),
+        ({"widths": [0]}, ValueError, "widths must be >= 1"),
+        ({"widths": 8}, TypeError, "widths must be a sequence"),
+        ({"schedules": {}}, ValueError, "schedules must hold at least one"),
+        ({"schedules": [S.constant(0.1)]}, TypeError, "schedules must be a dict"),
+        ({"schedules": {"x": 0.1}}, TypeError, r"schedules\['x'\] must be a lipnb schedule"),
+        ({"schedules": {"x": lambda m: 0.1}}, TypeError, r"schedules\['x'\]\(8\) must return"),
+        ({"seeds": [1, 1]}, ValueError, "seeds must not repeat"),
+        ({"seeds": [-1]}, ValueError, "seeds must be >= 0"),
+        ({"steps": 0}, ValueError, "steps must be >= 1"),
+        ({"certify": "magic"}, ValueError, "unknown certify 'magic'"),
+        ({"checkpoints": [20]}, ValueError, "checkpoints must be <= 10"),
+        ({"checkpoints": [-1]}, ValueError, "checkpoints must be >= 0"),
+        ({"loss": "l1"}, ValueError, "unknown loss"),
+        ({"activation": "swish"}, ValueError, "unknown activation"),
+        ({"certify_kw": [1]}, TypeError, "certify_kw must be a dict"),
+        ({"progress": 1}, TypeError, "progress must be True or False"),
+        ({"certify_checkpoints": "no"}, TypeError, "certify_checkpoints must be True or False"),
+    ],
+)
 def test_bad_arguments_are_named(sine, kwargs, exc, match):
-    args = {"data": sine, "widths": [8], "schedules": {"c": S.constant(0.1)}, "seeds": [0], "steps": 10,
-            "progress": False}
+    args = {
+        "data": sine,
+        "widths": [8],
+        "schedules": {"c": S.constant(0.1)},
+        "seeds": [0],
+        "steps": 10,
+        "progress": False,
+    }
     args.update(kwargs)
     with pytest.raises(exc, match=match):
         sweep(**args)

@@ -159,8 +159,14 @@ def test_theorem_5_1_on_adaptive_run(adaptive_run):
     assert theory.constraint_holds(h, rate, sched.start)
     chk = theory.check_lr_constraint(h, rate, sched.start, s=3.0)
     tau = sched.start
-    expected = theory.lr_constraint_bound(h.norms["A_op"][0], h.norms["B"][0], h.path_length["A"][tau],
-                                            h.path_length["B"][tau], rate.gamma, h.lipschitz_activation)
+    expected = theory.lr_constraint_bound(
+        h.norms["A_op"][0],
+        h.norms["B"][0],
+        h.path_length["A"][tau],
+        h.path_length["B"][tau],
+        rate.gamma,
+        h.lipschitz_activation,
+    )
     assert chk.details["bound"] == pytest.approx(expected)
     assert np.all(chk.lhs <= expected)
     # the adaptive rule caps the whole step, α_t‖∇R(θ_t)‖ ≤ G(t − τ), with equality where the cap binds;
@@ -208,8 +214,9 @@ def test_schedule_rate_makes_eventual_exponential_a_theorem_5_1_run(huber_run):
 
 
 # ====================================================================================== Adaptive rule
-@pytest.mark.parametrize("A_op,B_norm,PA,PB,L", [(1.0, 1.0, 0.0, 0.0, 9.0), (2.3, 0.7, 0.4, 1.1, 17.0),
-                                                 (5.0, 0.01, 0.0, 0.0, 0.5 + 1e-9)])
+@pytest.mark.parametrize(
+    "A_op,B_norm,PA,PB,L", [(1.0, 1.0, 0.0, 0.0, 9.0), (2.3, 0.7, 0.4, 1.1, 17.0), (5.0, 0.01, 0.0, 0.0, 0.5 + 1e-9)]
+)
 def test_gamma_for_target_is_the_root(A_op, B_norm, PA, PB, L):
     g = theory.gamma_for_target(L, 1.0, A_op, B_norm, PA, PB)
     assert g > 0
@@ -318,7 +325,8 @@ def test_corollary_5_3_on_huber_run(huber_run):
     total = 0.05 * 100 + 0.05 / (1 - math.exp(-0.02))
     assert chk.details["lr_sum"] == pytest.approx(total)
     assert chk.details["bound"] == pytest.approx(
-        theory.apriori_lipschitz_bound(chk.details["w0"], 1.0, chk.details["c0"], total, 1.0))
+        theory.apriori_lipschitz_bound(chk.details["w0"], 1.0, chk.details["c0"], total, 1.0)
+    )
     grads, wrec = chk.details["parts"]
     assert grads.holds and wrec.holds
     # without a schedule: the recorded rates, the bound for the run's T steps only (smaller Σα)
@@ -397,7 +405,8 @@ def test_covering_log_number_closed_form():
     # d = 1: |Z| = ⌊1 + 8LR/ε⌋ = ⌊1 + 8·2·1/0.5⌋ = 33, grid ⌈2M/ε⌉ + 1 = 9
     assert theory.covering_log_number(0.5, 2.0, 2.0, 1.0, 1) == pytest.approx(33 * math.log(9))
     assert theory.covering_log_number(0.3, 1.0, 1.0, 1.0, 2) == pytest.approx(
-        math.floor((1 + 8 / 0.3) ** 2) * math.log(math.ceil(2 / 0.3) + 1))
+        math.floor((1 + 8 / 0.3) ** 2) * math.log(math.ceil(2 / 0.3) + 1)
+    )
     assert math.isinf(theory.covering_log_number(1e-6, 100.0, 1.0, 1.0, 200))
 
 
@@ -409,8 +418,10 @@ def test_generalization_bound_monotone_and_minimized():
     bound, eps = theory.generalization_bound(4.0, 1000, 1, 1.0, 1.0, 1.0, loss="huber", delta=0.5)
     grid = np.exp(np.linspace(math.log(eps) - 3, math.log(eps) + 3, 2001))
     lam, lmax = 0.5, 0.5 * (2.0 - 0.25)
-    vals = [2 * lam * e + lmax * math.sqrt((theory.covering_log_number(e, 4.0, 1.0, 1.0, 1) + math.log(40)) / 2000)
-            for e in grid]
+    vals = [
+        2 * lam * e + lmax * math.sqrt((theory.covering_log_number(e, 4.0, 1.0, 1.0, 1) + math.log(40)) / 2000)
+        for e in grid
+    ]
     assert bound <= min(vals) * (1 + 1e-9)
 
 
@@ -418,7 +429,7 @@ def test_data_dependent_bound_costs_more_than_fixed():
     for L_hat in (0.3, 1.0, 5.0, 40.0):
         fixed, _ = theory.generalization_bound(L_hat, 500, 1, 1.0, 1.0, 1.0)
         dd, _, k = theory.data_dependent_generalization_bound(L_hat, 0.1, 500, 1, 1.0, 1.0, 1.0)
-        assert dd >= fixed and 2 ** k * 0.1 >= L_hat and (k == 1 or 2 ** (k - 1) * 0.1 < L_hat)
+        assert dd >= fixed and 2**k * 0.1 >= L_hat and (k == 1 or 2 ** (k - 1) * 0.1 < L_hat)
 
 
 def test_parameter_counting_bound_and_exponent():

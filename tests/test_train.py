@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import gd_step_by_hand, make_data, reference_criterion
 
 import lipnb
-from conftest import gd_step_by_hand, make_data, reference_criterion
 from lipnb import schedules as S
 
 GROUPS = lipnb.GROUPS
@@ -19,8 +19,9 @@ GROUPS = lipnb.GROUPS
 def _assert_same_params(n1, n2, rtol=1e-12):
     for g in GROUPS:
         p1, p2 = n1.parameters()[g], n2.parameters()[g]
-        torch.testing.assert_close(p1, p2, rtol=rtol, atol=rtol * max(float(p2.abs().max()), 1e-300),
-                                   msg=lambda m: f"group {g}: {m}")
+        torch.testing.assert_close(
+            p1, p2, rtol=rtol, atol=rtol * max(float(p2.abs().max()), 1e-300), msg=lambda m: f"group {g}: {m}"
+        )
 
 
 # ----------------------------------------------------------------------------------- (1) one step by hand
@@ -37,8 +38,9 @@ def test_one_gd_step_equals_the_update_by_hand(act_name, loss_name, ensemble):
     np.testing.assert_array_equal(hist.steps, [0, 1])
     assert trained.ensemble == net.ensemble
     # step_length is the actual displacement ‖θ^g_1 − θ^g_0‖
-    disp = {g: (trained.parameters()[g] - net.parameters()[g]).reshape(net.members, -1).norm(dim=1).numpy()
-            for g in GROUPS}
+    disp = {
+        g: (trained.parameters()[g] - net.parameters()[g]).reshape(net.members, -1).norm(dim=1).numpy() for g in GROUPS
+    }
     for g in GROUPS:
         got = hist.step_length[g][0] if ensemble is not None else np.atleast_1d(hist.step_length[g][0])
         np.testing.assert_allclose(got, disp[g], rtol=1e-9, atol=1e-300)
@@ -135,8 +137,12 @@ def test_tiny_learning_rate_for_B_keeps_B_nearly_fixed():
 def test_per_group_schedules_of_different_kinds():
     x, y = make_data(20, 1, seed=3)
     net = lipnb.TwoLayerNet.init(1, 8, activation="gelu", seed=1, ensemble=2)
-    mapping = {"A": S.eventual_exponential(0.1, 10, 0.1), "a": S.constant(0.05),
-               "B": S.step(0.2, [15], 0.5), "b": S.eventual_polynomial(0.1, 5, 2.0)}
+    mapping = {
+        "A": S.eventual_exponential(0.1, 10, 0.1),
+        "a": S.constant(0.05),
+        "B": S.step(0.2, [15], 0.5),
+        "b": S.eventual_polynomial(0.1, 5, 2.0),
+    }
     _, hist = lipnb.train(net, x, y, mapping, steps=30)
     for g in GROUPS:
         np.testing.assert_allclose(hist.lr[g], np.repeat(mapping[g].values(31)[:, None], 2, axis=1), rtol=1e-15)
@@ -185,8 +191,9 @@ def test_history_invariants(act_name, ensemble):
         np.testing.assert_allclose(h.step_length[g], h.lr[g] * h.grad_norm[g], rtol=1e-15)
         assert np.all(h.path_length[g][0] == 0)
         # P_t = Σ_{s<t} step_length_s, non-decreasing
-        np.testing.assert_allclose(h.path_length[g][1:], np.cumsum(h.step_length[g][:-1], axis=0),
-                                   rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(
+            h.path_length[g][1:], np.cumsum(h.step_length[g][:-1], axis=0), rtol=1e-12, atol=1e-300
+        )
         assert np.all(np.diff(h.path_length[g], axis=0) >= 0)
     np.testing.assert_allclose(h.grad_norm_total, np.sqrt(sum(h.grad_norm[g] ** 2 for g in GROUPS)), rtol=1e-14)
     np.testing.assert_allclose(h.lip_product, net.activation.lipschitz * h.norms["B"] * h.norms["A_op"], rtol=1e-15)
@@ -379,8 +386,11 @@ def test_divergence_step_is_exact_at_every_position_of_the_check_window(first_ba
     """The trainers look for a non-finite loss only every few steps; the step they name must still be the
     first non-finite one, and the loss reported the one just before, wherever the step falls."""
     x, y = make_data(20, 2, seed=13)
-    ens = (lipnb.TwoLayerNet.init(2, 8, activation="tanh", seed=0, ensemble=3) if kind == "two-layer"
-           else lipnb.MLP.init(2, [8, 8], "tanh", seed=0, ensemble=3))
+    ens = (
+        lipnb.TwoLayerNet.init(2, 8, activation="tanh", seed=0, ensemble=3)
+        if kind == "two-layer"
+        else lipnb.MLP.init(2, [8, 8], "tanh", seed=0, ensemble=3)
+    )
     # α = 0.01 up to step first_bad − 2, then 1e300: θ_{first_bad} overflows, so R(θ_{first_bad}) is inf.
     blow_up = S.step(0.01, [first_bad - 1], factor=1e302) if first_bad > 1 else S.constant(1e300)
     ok = S.constant(0.01)
@@ -428,8 +438,14 @@ def test_huge_learning_rates_never_return_nan(act_name, loss_name):
         assert np.all(np.isfinite(h.loss)), lr
         for g in GROUPS:
             assert bool(torch.isfinite(trained.parameters()[g]).all()), (lr, g)
-        arrays = [h.lip_product, h.grad_norm_total, *h.norms.values(), *h.path_length.values(),
-                  *h.step_length.values(), *h.grad_norm.values()]
+        arrays = [
+            h.lip_product,
+            h.grad_norm_total,
+            *h.norms.values(),
+            *h.path_length.values(),
+            *h.step_length.values(),
+            *h.grad_norm.values(),
+        ]
         assert not any(np.isnan(a).any() for a in arrays), f"NaN in the history of a finite run (lr={lr:g})"
 
 
@@ -441,8 +457,7 @@ def test_accepts_numpy_inputs_and_column_targets():
     net = lipnb.TwoLayerNet.init(3, 6, activation="tanh", seed=0)
     sched = S.constant(0.1)
     ref, href = lipnb.train(net, x, y, sched, steps=20)
-    for xx, yy in [(x.numpy(), y.numpy()), (x, y[:, None]), (x.numpy(), y.numpy()[:, None]),
-                   (x.tolist(), y.tolist())]:
+    for xx, yy in [(x.numpy(), y.numpy()), (x, y[:, None]), (x.numpy(), y.numpy()[:, None]), (x.tolist(), y.tolist())]:
         got, h = lipnb.train(net, xx, yy, sched, steps=20)
         _assert_same_params(got, ref, rtol=0)
         np.testing.assert_array_equal(h.loss, href.loss)

@@ -83,8 +83,14 @@ def test_non_finite_weights_in_from_weights(group, bad):
 def test_x_with_wrong_dimension(net, xy):
     x, y = xy
     x3 = torch.zeros(6, 3, dtype=torch.float64)
-    for call in (lambda: net(x3), lambda: net.input_gradient(x3), lambda: net.loss_and_gradients(x3, y),
-                 lambda: _train(net, x3, y), lambda: net(x[:, 0]), lambda: _train(net, x[:, 0], y)):
+    for call in (
+        lambda: net(x3),
+        lambda: net.input_gradient(x3),
+        lambda: net.loss_and_gradients(x3, y),
+        lambda: _train(net, x3, y),
+        lambda: net(x[:, 0]),
+        lambda: _train(net, x[:, 0], y),
+    ):
         with pytest.raises(ValueError, match=r"x must have shape \(N, 2\)"):
             call()
 
@@ -147,8 +153,10 @@ def test_from_weights_type_errors():
 # ----------------------------------------------------------------------------------- init arguments
 
 
-@pytest.mark.parametrize("kw, match", [({"width": 0}, "width must be >= 1"), ({"width": -3}, "width must be >= 1"),
-                                       ({"d": 0}, "d must be >= 1")])
+@pytest.mark.parametrize(
+    "kw, match",
+    [({"width": 0}, "width must be >= 1"), ({"width": -3}, "width must be >= 1"), ({"d": 0}, "d must be >= 1")],
+)
 def test_init_sizes(kw, match):
     args = {"d": 2, "width": 3} | kw
     with pytest.raises(ValueError, match=match):
@@ -259,17 +267,29 @@ def test_non_numeric_learning_rates(make):
         (lambda: S.step(0.1, [5, 5]), ValueError, "boundaries must be strictly increasing"),
         (lambda: S.step(0.1, [0, 5]), ValueError, "boundaries must be >= 1"),
         (lambda: S.step(0.1, [2.5]), TypeError, "boundaries must be an integer"),
-        (lambda: S.join([S.constant(0.1), S.constant(0.2)], [5, 10]), ValueError,
-         r"boundaries must have len\(schedules\) - 1 = 1 entries; got 2"),
-        (lambda: S.join([S.constant(0.1), S.constant(0.2), S.constant(0.3)], [5]), ValueError,
-         r"boundaries must have len\(schedules\) - 1 = 2 entries; got 1"),
-        (lambda: S.join([S.constant(0.1), S.constant(0.2), S.constant(0.3)], [10, 5]), ValueError,
-         "boundaries must be strictly increasing"),
+        (
+            lambda: S.join([S.constant(0.1), S.constant(0.2)], [5, 10]),
+            ValueError,
+            r"boundaries must have len\(schedules\) - 1 = 1 entries; got 2",
+        ),
+        (
+            lambda: S.join([S.constant(0.1), S.constant(0.2), S.constant(0.3)], [5]),
+            ValueError,
+            r"boundaries must have len\(schedules\) - 1 = 2 entries; got 1",
+        ),
+        (
+            lambda: S.join([S.constant(0.1), S.constant(0.2), S.constant(0.3)], [10, 5]),
+            ValueError,
+            "boundaries must be strictly increasing",
+        ),
         (lambda: S.join([S.constant(0.1), S.constant(0.2)], [0]), ValueError, "boundaries must be >= 1"),
         (lambda: S.join([], []), TypeError, "schedules must be a non-empty sequence"),
         (lambda: S.join([S.constant(0.1), 0.2], [5]), TypeError, "schedules must be a non-empty sequence"),
-        (lambda: S.join([S.constant(0.1), S.adaptive(0.1, 0, S.exponential_rate(1, 1))], [5]), ValueError,
-         "join cannot hold an adaptive schedule"),
+        (
+            lambda: S.join([S.constant(0.1), S.adaptive(0.1, 0, S.exponential_rate(1, 1))], [5]),
+            ValueError,
+            "join cannot hold an adaptive schedule",
+        ),
         (lambda: S.adaptive(0.1, 5, S.constant(0.1)), TypeError, "rate must be a RateFunction"),
         (lambda: S.adaptive(0.1, -5, S.exponential_rate(1, 1)), ValueError, "start must be >= 0"),
         (lambda: S.exponential_rate(0.0, 0.1), ValueError, "scale must be > 0"),
@@ -304,8 +324,13 @@ def test_boundaries_must_be_a_sequence(call):
 
 @pytest.mark.parametrize(
     "sched",
-    [S.constant(0.1), S.step(0.1, [3]), S.exponential(0.1, 0.0), S.eventual_polynomial(0.1, 3, 1.0),
-     S.join([S.exponential(0.1, 0.5), S.constant(0.1)], [4])],
+    [
+        S.constant(0.1),
+        S.step(0.1, [3]),
+        S.exponential(0.1, 0.0),
+        S.eventual_polynomial(0.1, 3, 1.0),
+        S.join([S.exponential(0.1, 0.5), S.constant(0.1)], [4]),
+    ],
     ids=["constant", "step", "exp-r0", "poly-q1", "join-constant-tail"],
 )
 def test_gamma_of_a_non_summable_schedule(sched):
@@ -348,8 +373,11 @@ def test_train_needs_a_network(xy):
         _train(torch.nn.Linear(2, 1), *xy)
 
 
-@pytest.mark.parametrize("schedule", [0.1, "constant", lambda t: 0.1, None, 3, np.array([0.1, 0.1])],
-                         ids=["float", "str", "lambda", "None", "int", "array"])
+@pytest.mark.parametrize(
+    "schedule",
+    [0.1, "constant", lambda t: 0.1, None, 3, np.array([0.1, 0.1])],
+    ids=["float", "str", "lambda", "None", "int", "array"],
+)
 def test_schedule_of_a_wrong_type(net, xy, schedule):
     with pytest.raises(TypeError, match="schedule must be a lipnb schedule"):
         lipnb.train(net, *xy, schedule, steps=2)

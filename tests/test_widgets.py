@@ -60,8 +60,11 @@ def test_bounds_stay_above_the_certified_value(explorer: Explorer, family: str, 
 
 
 def test_no_decay_means_no_bound(explorer: Explorer) -> None:
-    for values in (dict(family="eventual_exponential", rate=0.0), dict(family="constant"),
-                   dict(family="eventual_polynomial", power=1.0)):
+    for values in (
+        dict(family="eventual_exponential", rate=0.0),
+        dict(family="constant"),
+        dict(family="eventual_polynomial", power=1.0),
+    ):
         run = explorer.update(activation="relu", **values)
         assert run.sup_bound == math.inf and run.gamma == math.inf
         assert len(explorer.line_thm.get_data()[0]) == 0
@@ -106,8 +109,9 @@ def test_widget_controls_drive_update() -> None:
     ui.controls["lr"].value = 0.9
     ui.controls["activation"].value = "tanh"
     assert "TrainingDiverged" in ui.status.value
-    assert all(getattr(c, "continuous_update", False) is False for c in ui.controls.values()
-               if hasattr(c, "continuous_update"))
+    assert all(
+        getattr(c, "continuous_update", False) is False for c in ui.controls.values() if hasattr(c, "continuous_update")
+    )
 
 
 def test_debounce_runs_once_per_burst() -> None:
