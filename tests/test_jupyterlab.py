@@ -33,19 +33,27 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = ROOT / "chapters" / "08_interactive.ipynb"
 SCREENSHOTS = Path(os.environ.get("LIPNB_SCREENSHOTS", ROOT / "artifacts" / "screenshots")).resolve()
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--no-first-run"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 DEADLINE_S = 150  # the whole test, server start to the new figure
 NEW_TAU = "400"  # the chapter's default τ is 1000
 
 sync_api = pytest.importorskip(
     "playwright.sync_api",
-    reason="the playwright package is not installed (it drives the system's Chromium; no browser download)")
+    reason="the playwright package is not installed (it drives the system's Chromium; no browser download)",
+)
 pytest.importorskip("jupyterlab", reason="JupyterLab is not installed (it is in requirements-lock.txt)")
 BROWSER = shutil.which("chromium")
 if BROWSER is None:
-    pytest.skip("chromium not installed: apt-get install chromium (playwright never downloads a browser)",
-                allow_module_level=True)
+    pytest.skip(
+        "chromium not installed: apt-get install chromium (playwright never downloads a browser)",
+        allow_module_level=True,
+    )
 
 
 def explorer_cells(notebook: dict) -> tuple[int, int]:
@@ -90,8 +98,8 @@ def deadline() -> Deadline:
 
 
 @pytest.fixture
-def lab(tmp_path: Path, deadline: Deadline) -> Iterator[tuple[str, Path]]:
-    """A JupyterLab serving tmp_path/root; yields (base URL with token, root)."""
+def lab(tmp_path: Path, deadline: Deadline) -> Iterator[str]:
+    """A JupyterLab serving a copy of the chapter in tmp_path/root; yields the copy's URL, token included."""
     root = tmp_path / "root"
     root.mkdir()
     notebook = cleared(json.loads(CHAPTER.read_text(encoding="utf-8")))
@@ -99,22 +107,41 @@ def lab(tmp_path: Path, deadline: Deadline) -> Iterator[tuple[str, Path]]:
     # Settings of this run only (nothing read from or written to ~/.jupyter): no news toast over the
     # figure, every cell attached to the page (no windowing), workspaces kept in the temporary folder.
     settings = tmp_path / "settings"
-    for name, value in {"apputils-extension/notification": {"fetchNews": "false"},
-                        "notebook-extension/tracker": {"windowingMode": "none"}}.items():
+    for name, value in {
+        "apputils-extension/notification": {"fetchNews": "false"},
+        "notebook-extension/tracker": {"windowingMode": "none"},
+    }.items():
         path = settings / "@jupyterlab" / f"{name}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(value), encoding="utf-8")
-    env = dict(os.environ, JUPYTER_PREFER_ENV_PATH="1", JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
-               JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTER_DATA_DIR=str(tmp_path / "data"),
-               IPYTHONDIR=str(tmp_path / "ipython"), JUPYTERLAB_SETTINGS_DIR=str(settings),
-               JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"))
+    env = dict(
+        os.environ,
+        JUPYTER_PREFER_ENV_PATH="1",
+        JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+        JUPYTER_DATA_DIR=str(tmp_path / "data"),
+        IPYTHONDIR=str(tmp_path / "ipython"),
+        JUPYTERLAB_SETTINGS_DIR=str(settings),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"),
+    )
     port, token = free_port(), secrets.token_hex(16)
     log = tmp_path / "jupyterlab.log"
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.root_dir={root}",
-               "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-               "--allow-root", "--ServerApp.terminals_enabled=False", "--LabApp.extension_manager=readonly",
-               f"--IdentityProvider.token={token}", "--LabApp.news_url=None",
-               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        "--allow-root",
+        "--ServerApp.terminals_enabled=False",
+        "--LabApp.extension_manager=readonly",
+        f"--IdentityProvider.token={token}",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
     with log.open("wb") as out:
         server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=root)
     base = f"http://127.0.0.1:{port}"
@@ -130,8 +157,10 @@ def lab(tmp_path: Path, deadline: Deadline) -> Iterator[tuple[str, Path]]:
                 pass
             deadline.ms(60)  # fails once the deadline has passed
             time.sleep(0.25)
-        yield f"{base}/lab/tree/{CHAPTER.name}?token={token}", root
+        yield f"{base}/lab/tree/{CHAPTER.name}?token={token}"
     finally:
+        # Printed, so shown with a failure: what the server said.
+        print("--- JupyterLab's log (last 60 lines) ---", *log.read_text(errors="replace").splitlines()[-60:], sep="\n")
         # Shut down through the API (stops the kernel too), then make sure the process is gone.
         try:
             request = urllib.request.Request(f"{base}/api/shutdown?token={token}", method="POST")
@@ -162,6 +191,28 @@ _FIGURE_OR_ERROR = """([setup, explorer]) => {
 }"""
 
 
+# Resolves to "ready" once the notebook's kernel is up and idle, or to "dialog" while JupyterLab asks which
+# kernel to start (it does when the page asked the server for the kernel specs and got no answer in time).
+_KERNEL_READY = """() => {
+  if (document.querySelector('.jp-Dialog')) return 'dialog';
+  const name = document.querySelector('.jp-NotebookPanel-toolbar .jp-Toolbar-kernelName');
+  const state = document.querySelector('.jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator');
+  return name && /Python/.test(name.textContent) && state && state.dataset.status === 'idle' ? 'ready' : null;
+}"""
+
+
+def wait_for_kernel(page, deadline: Deadline) -> None:
+    """Wait until the notebook's kernel is idle. A "Select Kernel" dialog is answered with its default, the
+    notebook's python3, as a reader would; any other dialog fails the test with its text."""
+    while page.wait_for_function(_KERNEL_READY, timeout=deadline.ms(60)).json_value() == "dialog":
+        dialog = page.locator(".jp-Dialog").first
+        text = dialog.inner_text()
+        if "Select Kernel" not in text:
+            pytest.fail(f"JupyterLab opened a dialog: {text!r}")
+        dialog.locator(".jp-mod-accept").click(timeout=deadline.ms(10))
+        dialog.wait_for(state="detached", timeout=deadline.ms(10))
+
+
 def run_cell(page, cell, deadline: Deadline) -> None:
     """Run `cell` as a reader does (click into it, Ctrl+Enter) and wait until the kernel has taken it: its
     prompt shows [*] or a number. A key press that JupyterLab took before the editor was ready is retried."""
@@ -171,16 +222,16 @@ def run_cell(page, cell, deadline: Deadline) -> None:
         cell.locator(".jp-InputArea-editor").click(timeout=deadline.ms(10))
         page.keyboard.press("Control+Enter")
         try:
-            page.wait_for_function("(el) => /\\[(\\*|\\d+)\\]/.test(el.textContent)", arg=prompt.element_handle(),
-                                   timeout=deadline.ms(5))
+            page.wait_for_function(
+                "(el) => /\\[(\\*|\\d+)\\]/.test(el.textContent)", arg=prompt.element_handle(), timeout=deadline.ms(5)
+            )
             return
         except sync_api.TimeoutError:
             continue
     pytest.fail(f"JupyterLab never ran the cell (its prompt: {prompt.inner_text()!r})")
 
 
-def test_explorer_redraws_in_jupyterlab(lab: tuple[str, Path], deadline: Deadline) -> None:
-    url, _ = lab
+def test_explorer_redraws_in_jupyterlab(lab: str, deadline: Deadline) -> None:
     setup, explorer = explorer_cells(json.loads(CHAPTER.read_text(encoding="utf-8")))
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=BROWSER, args=FLAGS, timeout=deadline.ms(30))
@@ -188,10 +239,13 @@ def test_explorer_redraws_in_jupyterlab(lab: tuple[str, Path], deadline: Deadlin
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(f"uncaught {error.name}: {error.message}"))
-            page.goto(url, timeout=deadline.ms(60))
-            page.wait_for_function(f"() => document.querySelectorAll('.jp-Notebook .jp-Cell').length > {explorer}",
-                                   timeout=deadline.ms(60))
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=deadline.ms(60))
+            # Printed, so shown with a failure: what the page said.
+            page.on("console", lambda message: print(f"console {message.type}: {message.text}"))
+            page.goto(lab, timeout=deadline.ms(60))
+            page.wait_for_function(
+                f"() => document.querySelectorAll('.jp-Notebook .jp-Cell').length > {explorer}", timeout=deadline.ms(60)
+            )
+            wait_for_kernel(page, deadline)
             cells = page.locator(".jp-Notebook .jp-Cell")
             for index in (setup, explorer):
                 run_cell(page, cells.nth(index), deadline)
@@ -201,8 +255,9 @@ def test_explorer_redraws_in_jupyterlab(lab: tuple[str, Path], deadline: Deadlin
             cell = cells.nth(explorer)
             image = cell.locator("img.widget-image")
             status = cell.locator(".widget-html-content").first
-            page.wait_for_function("(el) => el.textContent.includes('certified')", arg=status.element_handle(),
-                                   timeout=deadline.ms(30))
+            page.wait_for_function(
+                "(el) => el.textContent.includes('certified')", arg=status.element_handle(), timeout=deadline.ms(30)
+            )
             before_src, before_status = image.get_attribute("src"), status.inner_text()
             slider = cell.locator(".widget-slider", has_text="τ (decay start)")
             readout = slider.locator(".widget-readout")
@@ -213,10 +268,16 @@ def test_explorer_redraws_in_jupyterlab(lab: tuple[str, Path], deadline: Deadlin
             page.keyboard.type(NEW_TAU)
             page.keyboard.press("Enter")
             # A new figure, and a status line that is neither the old one nor "retraining…".
-            page.wait_for_function("([el, src]) => el.src !== src && el.complete && el.naturalWidth > 0",
-                                   arg=[image.element_handle(), before_src], timeout=deadline.ms(60))
-            page.wait_for_function("([el, old]) => el.innerText !== old && el.innerText.includes('certified')",
-                                   arg=[status.element_handle(), before_status], timeout=deadline.ms(30))
+            page.wait_for_function(
+                "([el, src]) => el.src !== src && el.complete && el.naturalWidth > 0",
+                arg=[image.element_handle(), before_src],
+                timeout=deadline.ms(60),
+            )
+            page.wait_for_function(
+                "([el, old]) => el.innerText !== old && el.innerText.includes('certified')",
+                arg=[status.element_handle(), before_status],
+                timeout=deadline.ms(30),
+            )
             after_status, after_tau = status.inner_text(), readout.inner_text()
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             cell.screenshot(path=str(SCREENSHOTS / "jupyterlab_explorer.png"), timeout=deadline.ms(20))
