@@ -87,9 +87,7 @@ def as_tensor(
         except (TypeError, ValueError) as exc:
             raise TypeError(f"{name} must be an array of real numbers; got {_show(value)}") from exc
     else:
-        raise TypeError(
-            f"{name} must be a NumPy array or a torch tensor; got {type(value).__name__}"
-        )
+        raise TypeError(f"{name} must be a NumPy array or a torch tensor; got {type(value).__name__}")
     if not (t.is_floating_point() or t.dtype in (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)):
         raise TypeError(f"{name} must hold real numbers; got dtype {t.dtype}")
     t = t.to(dtype=dtype or (t.dtype if t.is_floating_point() else torch.float64), device=device)

@@ -9,8 +9,8 @@ a.e., and ``sup |σ''|``. The constants are computed from closed forms at the cr
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -119,17 +119,31 @@ class Activation:
 
 def _relu() -> Activation:
     return Activation(
-        name="relu", negative_slope=0.0, lipschitz=1.0, slope_lo=0.0, slope_hi=1.0,
-        second_derivative_bound=None, value_at_zero=0.0, piecewise_linear=True,
-        _fn=torch.relu, _d1=lambda z: (z > 0).to(z.dtype), _d2=None,
+        name="relu",
+        negative_slope=0.0,
+        lipschitz=1.0,
+        slope_lo=0.0,
+        slope_hi=1.0,
+        second_derivative_bound=None,
+        value_at_zero=0.0,
+        piecewise_linear=True,
+        _fn=torch.relu,
+        _d1=lambda z: (z > 0).to(z.dtype),
+        _d2=None,
     )
 
 
 def _leaky_relu(beta: float) -> Activation:
     lo, hi = min(beta, 1.0), max(beta, 1.0)
     return Activation(
-        name="leaky_relu", negative_slope=beta, lipschitz=max(abs(beta), 1.0), slope_lo=lo, slope_hi=hi,
-        second_derivative_bound=None, value_at_zero=0.0, piecewise_linear=True,
+        name="leaky_relu",
+        negative_slope=beta,
+        lipschitz=max(abs(beta), 1.0),
+        slope_lo=lo,
+        slope_hi=hi,
+        second_derivative_bound=None,
+        value_at_zero=0.0,
+        piecewise_linear=True,
         _fn=lambda z: F.leaky_relu(z, beta),
         _d1=lambda z: torch.where(z > 0, torch.ones_like(z), torch.full_like(z, beta)),
         _d2=None,
@@ -150,9 +164,17 @@ def _tanh() -> Activation:
         return -2.0 * th * (1.0 - th * th)
 
     return Activation(
-        name="tanh", negative_slope=0.0, lipschitz=1.0, slope_lo=0.0, slope_hi=1.0,
-        second_derivative_bound=d2max, value_at_zero=0.0, piecewise_linear=False,
-        _fn=torch.tanh, _d1=d1, _d2=d2,
+        name="tanh",
+        negative_slope=0.0,
+        lipschitz=1.0,
+        slope_lo=0.0,
+        slope_hi=1.0,
+        second_derivative_bound=d2max,
+        value_at_zero=0.0,
+        piecewise_linear=False,
+        _fn=torch.tanh,
+        _d1=d1,
+        _d2=d2,
     )
 
 
@@ -170,9 +192,17 @@ def _sigmoid() -> Activation:
         return s_ * (1.0 - s_) * (1.0 - 2.0 * s_)
 
     return Activation(
-        name="sigmoid", negative_slope=0.0, lipschitz=0.25, slope_lo=0.0, slope_hi=0.25,
-        second_derivative_bound=d2max, value_at_zero=0.5, piecewise_linear=False,
-        _fn=torch.sigmoid, _d1=d1, _d2=d2,
+        name="sigmoid",
+        negative_slope=0.0,
+        lipschitz=0.25,
+        slope_lo=0.0,
+        slope_hi=0.25,
+        second_derivative_bound=d2max,
+        value_at_zero=0.5,
+        piecewise_linear=False,
+        _fn=torch.sigmoid,
+        _d1=d1,
+        _d2=d2,
     )
 
 
@@ -183,9 +213,17 @@ def _softplus() -> Activation:
         return s_ * (1.0 - s_)
 
     return Activation(
-        name="softplus", negative_slope=0.0, lipschitz=1.0, slope_lo=0.0, slope_hi=1.0,
-        second_derivative_bound=0.25, value_at_zero=math.log(2.0), piecewise_linear=False,
-        _fn=F.softplus, _d1=torch.sigmoid, _d2=d2,
+        name="softplus",
+        negative_slope=0.0,
+        lipschitz=1.0,
+        slope_lo=0.0,
+        slope_hi=1.0,
+        second_derivative_bound=0.25,
+        value_at_zero=math.log(2.0),
+        piecewise_linear=False,
+        _fn=F.softplus,
+        _d1=torch.sigmoid,
+        _d2=d2,
     )
 
 
@@ -204,13 +242,21 @@ def _gelu() -> Activation:
         return torch.exp(-0.5 * z * z) * inv_sqrt_2pi * (2.0 - z * z)
 
     return Activation(
-        name="gelu", negative_slope=0.0, lipschitz=max(abs(s_lo), abs(s_hi)), slope_lo=s_lo, slope_hi=s_hi,
-        second_derivative_bound=d2max, value_at_zero=0.0, piecewise_linear=False,
-        _fn=F.gelu, _d1=d1, _d2=d2,
+        name="gelu",
+        negative_slope=0.0,
+        lipschitz=max(abs(s_lo), abs(s_hi)),
+        slope_lo=s_lo,
+        slope_hi=s_hi,
+        second_derivative_bound=d2max,
+        value_at_zero=0.0,
+        piecewise_linear=False,
+        _fn=F.gelu,
+        _d1=d1,
+        _d2=d2,
     )
 
 
-def activation(name: "str | Activation", negative_slope: float = 0.01) -> Activation:
+def activation(name: str | Activation, negative_slope: float = 0.01) -> Activation:
     """Look up an activation by name (``relu, leaky_relu, tanh, sigmoid, softplus, gelu``).
 
     ``negative_slope`` is β of the leaky ReLU (PyTorch's default 0.01); it is ignored otherwise.

@@ -1,4 +1,5 @@
-"""The empirical risks of the book (chapter *Learning-rate constraints*), defined exactly as PyTorch's ``MSELoss`` and ``HuberLoss``.
+"""The empirical risks of the book (chapter *Learning-rate constraints*), defined exactly as PyTorch's
+``MSELoss`` and ``HuberLoss``.
 
 For residuals r_n = f_θ(x_n) − y_n:
 
@@ -69,7 +70,7 @@ class Loss:
         return "mse" if self.name == "mse" else f"huber(delta={self.delta:g})"
 
 
-def loss(name: "str | Loss", delta: float = 1.0) -> Loss:
+def loss(name: str | Loss, delta: float = 1.0) -> Loss:
     """Look up a loss by name: ``"mse"`` or ``"huber"`` (with ``delta`` > 0, PyTorch's default 1.0)."""
     if isinstance(name, Loss):
         return name

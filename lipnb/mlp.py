@@ -33,17 +33,27 @@ class MLP:
     the last layer has one output. Calling the network on x (N, d) returns (N,) or (E, N).
     """
 
-    def __init__(self, weights: list[torch.Tensor], biases: list[torch.Tensor], activation: Activation,
-                 ensemble: int | None) -> None:
+    def __init__(
+        self, weights: list[torch.Tensor], biases: list[torch.Tensor], activation: Activation, ensemble: int | None
+    ) -> None:
         self._Ws = [w.clone().contiguous() for w in weights]  # (E, n_out, n_in)
         self._bs = [b.clone().contiguous() for b in biases]  # (E, n_out)
         self.activation = activation
         self.ensemble = ensemble
 
     @classmethod
-    def init(cls, d: int, widths: Sequence[int], activation: "str | Activation" = "relu", init: str = "lecun",
-             seed: "int | Sequence[int]" = 0, ensemble: int | None = None, dtype: torch.dtype = torch.float64,
-             device: "str | torch.device" = "cpu", bias_std: float = 1.0) -> "MLP":
+    def init(
+        cls,
+        d: int,
+        widths: Sequence[int],
+        activation: str | Activation = "relu",
+        init: str = "lecun",
+        seed: int | Sequence[int] = 0,
+        ensemble: int | None = None,
+        dtype: torch.dtype = torch.float64,
+        device: str | torch.device = "cpu",
+        bias_std: float = 1.0,
+    ) -> MLP:
         """Random initialization (see the module docstring); member e is drawn with seed ``seed + e``."""
         d = check_int("d", d, minimum=1)
         if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or len(widths) < 1:
@@ -73,11 +83,19 @@ class MLP:
         return cls([torch.stack(w).to(**kw) for w in Ws], [torch.stack(b).to(**kw) for b in bs], act, ens)
 
     @classmethod
-    def from_weights(cls, weights: Sequence[Any], biases: Sequence[Any], activation: "str | Activation" = "relu",
-                     dtype: torch.dtype = torch.float64, device: "str | torch.device" = "cpu") -> "MLP":
+    def from_weights(
+        cls,
+        weights: Sequence[Any],
+        biases: Sequence[Any],
+        activation: str | Activation = "relu",
+        dtype: torch.dtype = torch.float64,
+        device: str | torch.device = "cpu",
+    ) -> MLP:
         """From lists of weight matrices (n_out, n_in) and bias vectors (n_out,) (or with an ensemble axis)."""
         if len(weights) != len(biases) or len(weights) < 2:
-            raise ValueError(f"weights and biases must be lists of the same length >= 2; got {len(weights)} and {len(biases)}")
+            raise ValueError(
+                f"weights and biases must be lists of the same length >= 2; got {len(weights)} and {len(biases)}"
+            )
         Ws = [as_tensor(f"weights[{i}]", w, dtype=dtype, device=device) for i, w in enumerate(weights)]
         bs = [as_tensor(f"biases[{i}]", b, dtype=dtype, device=device) for i, b in enumerate(biases)]
         single = Ws[0].ndim == 2
@@ -85,9 +103,13 @@ class MLP:
             Ws, bs = [w[None] for w in Ws], [b.reshape(1, -1) for b in bs]
         for i, (w, b) in enumerate(zip(Ws, bs)):
             if w.ndim != 3 or b.shape != (w.shape[0], w.shape[1]):
-                raise ValueError(f"weights[{i}] of shape {tuple(w.shape)} and biases[{i}] of shape {tuple(b.shape)} do not match")
+                raise ValueError(
+                    f"weights[{i}] of shape {tuple(w.shape)} and biases[{i}] of shape {tuple(b.shape)} do not match"
+                )
             if i and w.shape[2] != Ws[i - 1].shape[1]:
-                raise ValueError(f"weights[{i}] takes {w.shape[2]} inputs but layer {i - 1} has {Ws[i - 1].shape[1]} outputs")
+                raise ValueError(
+                    f"weights[{i}] takes {w.shape[2]} inputs but layer {i - 1} has {Ws[i - 1].shape[1]} outputs"
+                )
         if Ws[-1].shape[1] != 1:
             raise ValueError(f"the last layer must have one output; got {Ws[-1].shape[1]}")
         return cls(Ws, bs, get_activation(activation), None if single else Ws[0].shape[0])
@@ -137,12 +159,12 @@ class MLP:
     def device(self) -> torch.device:
         return self._Ws[0].device
 
-    def clone(self) -> "MLP":
+    def clone(self) -> MLP:
         return MLP(self._Ws, self._bs, self.activation, self.ensemble)
 
-    def member(self, i: int) -> "MLP":
+    def member(self, i: int) -> MLP:
         i = check_int("i", i, minimum=-self.members, maximum=self.members - 1) % self.members
-        return MLP([w[i:i + 1] for w in self._Ws], [b[i:i + 1] for b in self._bs], self.activation, None)
+        return MLP([w[i : i + 1] for w in self._Ws], [b[i : i + 1] for b in self._bs], self.activation, None)
 
     def __repr__(self) -> str:
         ens = f", ensemble={self.ensemble}" if self.ensemble is not None else ""
@@ -155,7 +177,9 @@ class MLP:
             raise ValueError(f"x must have shape (N, {self.d}) for a network with d={self.d}; got {tuple(xt.shape)}")
         return xt
 
-    def _forward(self, x: torch.Tensor, keep: bool = False) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+    def _forward(
+        self, x: torch.Tensor, keep: bool = False
+    ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
         """Output (E, N), and with ``keep`` the layer inputs h_l (E, N, n_l) and pre-activations z_l."""
         h = x if x.ndim == 3 else x.expand(self.members, *x.shape)
         hs, zs = [h], []
@@ -187,8 +211,9 @@ class MLP:
         grads.reverse()  # [∇W1, ∇b1, ∇W2, …]
         return value, grads
 
-    def loss_and_gradients(self, x: Any, y: Any, loss: "str | Loss" = "mse", delta: float = 1.0
-                           ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def loss_and_gradients(
+        self, x: Any, y: Any, loss: str | Loss = "mse", delta: float = 1.0
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The risk (E,) and its gradient by group (``W1``, ``b1``, …), with the ensemble axis."""
         xt = self._check_x(x)
         yt = as_tensor("y", y, dtype=self.dtype, device=self.device).reshape(-1)
@@ -214,8 +239,12 @@ class MLP:
         return self._out(self.activation.lipschitz ** (self.depth - 1) * n.prod(dim=-1))
 
     @classmethod
-    def from_torch(cls, module: torch.nn.Module, dtype: "torch.dtype | None" = torch.float64,
-                   device: "str | torch.device | None" = None) -> "MLP":
+    def from_torch(
+        cls,
+        module: torch.nn.Module,
+        dtype: torch.dtype | None = torch.float64,
+        device: str | torch.device | None = None,
+    ) -> MLP:
         """The MLP computing the same function as ``module``, an ``nn.Sequential`` of ``nn.Linear`` layers and a
         supported activation (the inverse of :meth:`to_torch_module`; see :func:`lipnb.torch.from_module`).
 
@@ -225,8 +254,10 @@ class MLP:
 
         parsed, W, b, kw = module_weights(module, dtype, device)
         if parsed.depth == 2:
-            raise TypeError("module has 2 linear layers: it converts to a TwoLayerNet, not a MLP; "
-                            "use TwoLayerNet.from_torch or lipnb.torch.from_module")
+            raise TypeError(
+                "module has 2 linear layers: it converts to a TwoLayerNet, not a MLP; "
+                "use TwoLayerNet.from_torch or lipnb.torch.from_module"
+            )
         return cls.from_weights(W, b, parsed.activation, **kw)
 
     def to_torch_module(self, i: int = 0) -> torch.nn.Sequential:
@@ -242,4 +273,3 @@ class MLP:
             if l < self.depth - 1:
                 layers.append(self.activation.torch_module())
         return torch.nn.Sequential(*layers)
-

@@ -104,14 +104,14 @@ class TwoLayerNet:
         cls,
         d: int,
         width: int,
-        activation: "str | Activation" = "relu",
+        activation: str | Activation = "relu",
         init: str = "lecun",
-        seed: "int | Sequence[int]" = 0,
+        seed: int | Sequence[int] = 0,
         ensemble: int | None = None,
         dtype: torch.dtype = torch.float64,
-        device: "str | torch.device" = "cpu",
+        device: str | torch.device = "cpu",
         bias_std: float = 1.0,
-    ) -> "TwoLayerNet":
+    ) -> TwoLayerNet:
         """Random initialization.
 
         ``init="lecun"``: A₀ ~ N(0, 1/d), a₀ ~ N(0, σ_a²) with σ_a = ``bias_std``, B₀ ~ N(0, 1/m), b₀ = 0.
@@ -145,8 +145,12 @@ class TwoLayerNet:
         kw = dict(dtype=dtype, device=device)
         ens = None if ensemble is None and not isinstance(seed, (list, tuple, range, np.ndarray)) else len(seeds)
         return cls(
-            torch.stack(As).to(**kw), torch.stack(as_).to(**kw), torch.stack(Bs).to(**kw),
-            torch.stack(bs).to(**kw), act, ens,
+            torch.stack(As).to(**kw),
+            torch.stack(as_).to(**kw),
+            torch.stack(Bs).to(**kw),
+            torch.stack(bs).to(**kw),
+            act,
+            ens,
         )
 
     @classmethod
@@ -156,10 +160,10 @@ class TwoLayerNet:
         a: Any,
         B: Any,
         b: Any,
-        activation: "str | Activation" = "relu",
+        activation: str | Activation = "relu",
         dtype: torch.dtype = torch.float64,
-        device: "str | torch.device" = "cpu",
-    ) -> "TwoLayerNet":
+        device: str | torch.device = "cpu",
+    ) -> TwoLayerNet:
         """Build a network from given weights (NumPy arrays or torch tensors).
 
         Single network: A (m, d), a (m,), B (1, m) or (m,), b scalar or (1,).
@@ -173,7 +177,9 @@ class TwoLayerNet:
         if At.ndim == 2:
             m, d = At.shape
             if at.shape != (m,):
-                raise ValueError(f"a must have shape ({m},) to match A of shape {tuple(At.shape)}; got {tuple(at.shape)}")
+                raise ValueError(
+                    f"a must have shape ({m},) to match A of shape {tuple(At.shape)}; got {tuple(at.shape)}"
+                )
             if Bt.shape not in ((m,), (1, m)):
                 raise ValueError(f"B must have shape ({m},) or (1, {m}) to match A; got {tuple(Bt.shape)}")
             if bt.numel() != 1 or bt.ndim > 1:
@@ -182,7 +188,9 @@ class TwoLayerNet:
         elif At.ndim == 3:
             E, m, d = At.shape
             if at.shape != (E, m):
-                raise ValueError(f"a must have shape ({E}, {m}) to match A of shape {tuple(At.shape)}; got {tuple(at.shape)}")
+                raise ValueError(
+                    f"a must have shape ({E}, {m}) to match A of shape {tuple(At.shape)}; got {tuple(at.shape)}"
+                )
             if Bt.shape not in ((E, m), (E, 1, m)):
                 raise ValueError(f"B must have shape ({E}, {m}) or ({E}, 1, {m}) to match A; got {tuple(Bt.shape)}")
             if bt.shape not in ((E,), (E, 1)):
@@ -249,19 +257,27 @@ class TwoLayerNet:
         """The parameters by group, with the ensemble axis (internal shapes)."""
         return {"A": self._A, "a": self._a, "B": self._B, "b": self._b}
 
-    def clone(self) -> "TwoLayerNet":
+    def clone(self) -> TwoLayerNet:
         return TwoLayerNet(self._A, self._a, self._B.clone(), self._b.clone(), self.activation, self.ensemble)
 
-    def to(self, device: "str | torch.device | None" = None, dtype: torch.dtype | None = None) -> "TwoLayerNet":
+    def to(self, device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> TwoLayerNet:
         """A copy on another device and/or dtype."""
         kw = dict(device=device, dtype=dtype)
-        return TwoLayerNet(self._A.to(**kw), self._a.to(**kw), self._B.to(**kw), self._b.to(**kw), self.activation, self.ensemble)
+        return TwoLayerNet(
+            self._A.to(**kw), self._a.to(**kw), self._B.to(**kw), self._b.to(**kw), self.activation, self.ensemble
+        )
 
-    def member(self, i: int) -> "TwoLayerNet":
+    def member(self, i: int) -> TwoLayerNet:
         """Member i of an ensemble as a single network."""
         i = check_int("i", i, minimum=-self.members, maximum=self.members - 1) % self.members
-        return TwoLayerNet(self._A[i:i + 1], self._a[i:i + 1], self._B[i:i + 1].clone(),
-                           self._b[i:i + 1].clone(), self.activation, None)
+        return TwoLayerNet(
+            self._A[i : i + 1],
+            self._a[i : i + 1],
+            self._B[i : i + 1].clone(),
+            self._b[i : i + 1].clone(),
+            self.activation,
+            None,
+        )
 
     def __repr__(self) -> str:
         ens = f", ensemble={self.ensemble}" if self.ensemble is not None else ""
@@ -297,8 +313,9 @@ class TwoLayerNet:
         s = self.activation.derivative(self.preactivations(xt))  # (E, N, m)
         return self._out(torch.matmul(s * self._B[:, None, :], self._A))
 
-    def loss_and_gradients(self, x: Any, y: Any, loss: "str | Loss" = "mse",
-                           delta: float = 1.0) -> tuple[torch.Tensor, Gradients]:
+    def loss_and_gradients(
+        self, x: Any, y: Any, loss: str | Loss = "mse", delta: float = 1.0
+    ) -> tuple[torch.Tensor, Gradients]:
         """The risk R(θ) (shape (E,)) and its analytic gradient by group.
 
         With r = f(x) − y and g = ∂R/∂f (E, N): ∇b = Σₙ gₙ, ∇B = Σₙ gₙ σ(zₙ),
@@ -314,9 +331,14 @@ class TwoLayerNet:
         value, gW, gB, gb = self._loss_grad(x1, x1.T.contiguous(), yt, get_loss(loss, delta))
         return value, Gradients(gW[..., :-1], gW[..., -1], gB, gb)
 
-    def _loss_grad(self, x1: torch.Tensor, x1T: torch.Tensor, y: torch.Tensor, lo: Loss,
-                   work: tuple[torch.Tensor, ...] | None = None
-                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _loss_grad(
+        self,
+        x1: torch.Tensor,
+        x1T: torch.Tensor,
+        y: torch.Tensor,
+        lo: Loss,
+        work: tuple[torch.Tensor, ...] | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """The risk and the gradients (∇W = [∇A | ∇a], ∇B, ∇b) of every member.
 
         Works in the layout (E, m, N) so that both first-layer products are single 2-D GEMMs, in the
@@ -331,12 +353,25 @@ class TwoLayerNet:
         if work is None:
             work = _workspace(self, n)
         if self.activation.piecewise_linear:
-            return _loss_grad_homogeneous(self._W, self._B, self._b, self.activation.negative_slope, x1, x1T, y,
-                                          lo, work[0], per_block)
+            return _loss_grad_homogeneous(
+                self._W, self._B, self._b, self.activation.negative_slope, x1, x1T, y, lo, work[0], per_block
+            )
         if per_block >= E:
             return _loss_grad_block(self._W, self._B, self._b, self.activation, x1, x1T, y, lo, work)
-        parts = [_loss_grad_block(self._W[i:i + per_block], self._B[i:i + per_block], self._b[i:i + per_block],
-                                  self.activation, x1, x1T, y, lo, work) for i in range(0, E, per_block)]
+        parts = [
+            _loss_grad_block(
+                self._W[i : i + per_block],
+                self._B[i : i + per_block],
+                self._b[i : i + per_block],
+                self.activation,
+                x1,
+                x1T,
+                y,
+                lo,
+                work,
+            )
+            for i in range(0, E, per_block)
+        ]
         return tuple(torch.cat(p) for p in zip(*parts))  # type: ignore[return-value]
 
     def _risk(self, x1T: torch.Tensor, y: torch.Tensor, lo: Loss) -> torch.Tensor:
@@ -354,8 +389,12 @@ class TwoLayerNet:
         return self._out(self.activation.lipschitz * n["B"] * n["A_op"])
 
     @classmethod
-    def from_torch(cls, module: torch.nn.Module, dtype: "torch.dtype | None" = torch.float64,
-                   device: "str | torch.device | None" = None) -> "TwoLayerNet":
+    def from_torch(
+        cls,
+        module: torch.nn.Module,
+        dtype: torch.dtype | None = torch.float64,
+        device: str | torch.device | None = None,
+    ) -> TwoLayerNet:
         """The TwoLayerNet computing the same function as ``module``, an ``nn.Sequential`` of ``nn.Linear`` layers and a
         supported activation (the inverse of :meth:`to_torch_module`; see :func:`lipnb.torch.from_module`).
 
@@ -365,8 +404,10 @@ class TwoLayerNet:
 
         parsed, W, b, kw = module_weights(module, dtype, device)
         if parsed.depth != 2:
-            raise TypeError(f"module has {parsed.depth} linear layers: it converts to a MLP, not a TwoLayerNet; "
-                            "use MLP.from_torch or lipnb.torch.from_module")
+            raise TypeError(
+                f"module has {parsed.depth} linear layers: it converts to a MLP, not a TwoLayerNet; "
+                "use MLP.from_torch or lipnb.torch.from_module"
+            )
         return cls.from_weights(W[0], b[0], W[1], b[1], parsed.activation, **kw)
 
     def to_torch_module(self, i: int = 0) -> torch.nn.Sequential:
@@ -391,7 +432,7 @@ def _per_block(members: int, m: int, n: int) -> int:
     return max(1, min(members, _BLOCK_ELEMENTS // (m * n)))
 
 
-def _workspace(net: "TwoLayerNet", n: int) -> tuple[torch.Tensor, ...]:
+def _workspace(net: TwoLayerNet, n: int) -> tuple[torch.Tensor, ...]:
     """The reusable (block·m, N) buffers of the loss and gradient on N points: one for ReLU and leaky ReLU
     (the slope pattern of :func:`_loss_grad_homogeneous`), two otherwise (σ(z) and σ'(z))."""
     rows = _per_block(net.members, net.width, n) * net.width
@@ -399,9 +440,17 @@ def _workspace(net: "TwoLayerNet", n: int) -> tuple[torch.Tensor, ...]:
     return tuple(torch.empty(rows, n, dtype=net.dtype, device=net.device) for _ in range(count))
 
 
-def _loss_grad_block(W: torch.Tensor, B: torch.Tensor, b: torch.Tensor, act: Activation, x1: torch.Tensor,
-                     x1T: torch.Tensor, y: torch.Tensor, lo: Loss, work: tuple[torch.Tensor, torch.Tensor]
-                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def _loss_grad_block(
+    W: torch.Tensor,
+    B: torch.Tensor,
+    b: torch.Tensor,
+    act: Activation,
+    x1: torch.Tensor,
+    x1T: torch.Tensor,
+    y: torch.Tensor,
+    lo: Loss,
+    work: tuple[torch.Tensor, torch.Tensor],
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Risk and gradients of the members W (E, m, d+1), B (E, m), b (E,), in the buffers ``work``."""
     E, m, d1 = W.shape
     n = x1.shape[0]
@@ -418,9 +467,18 @@ def _loss_grad_block(W: torch.Tensor, B: torch.Tensor, b: torch.Tensor, act: Act
     return value, gW, gB, g.sum(dim=-1)
 
 
-def _loss_grad_homogeneous(W: torch.Tensor, B: torch.Tensor, b: torch.Tensor, beta: float, x1: torch.Tensor,
-                           x1T: torch.Tensor, y: torch.Tensor, lo: Loss, work: torch.Tensor, per_block: int
-                           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def _loss_grad_homogeneous(
+    W: torch.Tensor,
+    B: torch.Tensor,
+    b: torch.Tensor,
+    beta: float,
+    x1: torch.Tensor,
+    x1T: torch.Tensor,
+    y: torch.Tensor,
+    lo: Loss,
+    work: torch.Tensor,
+    per_block: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Risk and gradients for ReLU and leaky ReLU, with one (E, m, N) array instead of three.
 
     These σ are positively homogeneous, σ(z) = σ'(z) z, so with the slope pattern S_in = σ'(z_in) and
@@ -438,16 +496,16 @@ def _loss_grad_homogeneous(W: torch.Tensor, B: torch.Tensor, b: torch.Tensor, be
     values, gs = [], []
     for i in range(0, E, per_block):
         k = min(per_block, E - i)
-        S = torch.mm(W[i:i + k].reshape(k * m, d1), x1T, out=work[: k * m]).view(k, m, n).gt_(0)  # 1[z > 0]
+        S = torch.mm(W[i : i + k].reshape(k * m, d1), x1T, out=work[: k * m]).view(k, m, n).gt_(0)  # 1[z > 0]
         if beta != 0.0:
             S.mul_(1.0 - beta).add_(beta)
         # (B ⊙ W)ᵀ S, with the wide (d+1, N) output: about twice as fast as Sᵀ (B ⊙ W).
-        pred = (torch.bmm(BWt[i:i + k], S) * x1T).sum(dim=1) + b[i:i + k, None]
+        pred = (torch.bmm(BWt[i : i + k], S) * x1T).sum(dim=1) + b[i : i + k, None]
         r = pred - y
         values.append(lo.from_residual(r))
         g = lo.residual_gradient(r)  # (k, N)
         gs.append(g)
-        torch.bmm(S, g[:, :, None] * x1, out=Q[i:i + k])
+        torch.bmm(S, g[:, :, None] * x1, out=Q[i : i + k])
     value, g = (values[0], gs[0]) if len(values) == 1 else (torch.cat(values), torch.cat(gs))
     return value, Q * B[:, :, None], (Q * W).sum(dim=-1), g.sum(dim=-1)
 

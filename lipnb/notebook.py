@@ -31,8 +31,9 @@ def setup(threads: int = 1, seed: int = 0) -> None:
     random.seed(seed)
     import matplotlib
 
-    matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "figure.figsize": (7.5, 3.6),
-                                "axes.grid": True, "grid.alpha": 0.3})
+    matplotlib.rcParams.update(
+        {"figure.dpi": 100, "savefig.dpi": 100, "figure.figsize": (7.5, 3.6), "axes.grid": True, "grid.alpha": 0.3}
+    )
     try:
         from IPython import get_ipython
 

@@ -19,8 +19,9 @@ from .training import History
 __all__ = ["plot_fit", "plot_curves", "plot_history"]
 
 
-def plot_fit(net: TwoLayerNet, data: Dataset, ax: plt.Axes | None = None, label: str = "network",
-             grid: int = 1000) -> plt.Axes:
+def plot_fit(
+    net: TwoLayerNet, data: Dataset, ax: plt.Axes | None = None, label: str = "network", grid: int = 1000
+) -> plt.Axes:
     """For d = 1: the training points, the noiseless target (if known) and f_θ on [min x, max x]."""
     if not isinstance(net, TwoLayerNet):
         raise TypeError(f"net must be a lipnb.TwoLayerNet; got {type(net).__name__}")
@@ -42,8 +43,15 @@ def plot_fit(net: TwoLayerNet, data: Dataset, ax: plt.Axes | None = None, label:
     return ax
 
 
-def plot_curves(steps: np.ndarray, curves: dict[str, np.ndarray], ax: plt.Axes | None = None, *,
-                title: str = "", ylabel: str = "", logy: bool = True) -> plt.Axes:
+def plot_curves(
+    steps: np.ndarray,
+    curves: dict[str, np.ndarray],
+    ax: plt.Axes | None = None,
+    *,
+    title: str = "",
+    ylabel: str = "",
+    logy: bool = True,
+) -> plt.Axes:
     """Several curves against the GD step; a 2-D array draws its mean with a min–max band."""
     ax = ax if ax is not None else plt.subplots()[1]
     for name, values in curves.items():
@@ -51,7 +59,7 @@ def plot_curves(steps: np.ndarray, curves: dict[str, np.ndarray], ax: plt.Axes |
         if values.ndim == 1:
             ax.plot(steps, values, label=name, lw=1.5)
         else:
-            line, = ax.plot(steps, values.mean(axis=1), label=name, lw=1.5)
+            (line,) = ax.plot(steps, values.mean(axis=1), label=name, lw=1.5)
             ax.fill_between(steps, values.min(axis=1), values.max(axis=1), color=line.get_color(), alpha=0.2)
     if logy:
         ax.set_yscale("log")
@@ -62,13 +70,16 @@ def plot_curves(steps: np.ndarray, curves: dict[str, np.ndarray], ax: plt.Axes |
     return ax
 
 
-def plot_history(history: History, keys: Sequence[str] = ("loss", "lip_product"),
-                 axes: Sequence[plt.Axes] | None = None) -> Sequence[plt.Axes]:
+def plot_history(
+    history: History, keys: Sequence[str] = ("loss", "lip_product"), axes: Sequence[plt.Axes] | None = None
+) -> Sequence[plt.Axes]:
     """One panel per key of the History (``loss``, ``lip_product``, ``lr``, ``grad_norm_total``, …)."""
-    labels = {"loss": ("training loss", f"{history.loss_name} risk"),
-              "lip_product": ("product bound L_σ‖B‖‖A‖", "Lipschitz bound"),
-              "grad_norm_total": ("gradient norm", "‖∇R(θ_t)‖"),
-              "lr": ("learning rate", "α_t (group A)")}
+    labels = {
+        "loss": ("training loss", f"{history.loss_name} risk"),
+        "lip_product": ("product bound L_σ‖B‖‖A‖", "Lipschitz bound"),
+        "grad_norm_total": ("gradient norm", "‖∇R(θ_t)‖"),
+        "lr": ("learning rate", "α_t (group A)"),
+    }
     if axes is None:
         _, axes = plt.subplots(1, len(keys), figsize=(4.0 * len(keys), 3.4))
         axes = np.atleast_1d(axes)

@@ -48,12 +48,36 @@ from .schedules import (
 )
 from .training import History, concat_histories, train
 
-__all__ = ["sweep", "summarize", "format_summary", "protocol_schedules", "gauss_newton_top", "COLUMNS",
-           "SUMMARY_VALUES"]
+__all__ = [
+    "sweep",
+    "summarize",
+    "format_summary",
+    "protocol_schedules",
+    "gauss_newton_top",
+    "COLUMNS",
+    "SUMMARY_VALUES",
+]
 
 #: The columns of :func:`sweep`'s DataFrame, in order.
-COLUMNS = ("width", "schedule", "seed", "activation", "steps", "step", "member", "lr0", "train_mse", "test_mse",
-           "lip_lower", "lip_upper", "lip_method", "lip_exact", "lip_product", "path_A", "path_B")
+COLUMNS = (
+    "width",
+    "schedule",
+    "seed",
+    "activation",
+    "steps",
+    "step",
+    "member",
+    "lr0",
+    "train_mse",
+    "test_mse",
+    "lip_lower",
+    "lip_upper",
+    "lip_method",
+    "lip_exact",
+    "lip_product",
+    "path_A",
+    "path_B",
+)
 #: The columns :func:`summarize` averages by default.
 SUMMARY_VALUES = ("lip_lower", "lip_upper", "lip_product", "train_mse", "test_mse")
 _EXACT_METHODS = ("exact_1d", "exact_2d", "smooth_1d")
@@ -86,13 +110,15 @@ def _check_seeds(seeds: Any) -> list[int]:
 
 def _is_schedule(spec: Any) -> bool:
     return isinstance(spec, Schedule) or (
-        isinstance(spec, Mapping) and set(spec) == set(GROUPS) and all(isinstance(s, Schedule) for s in spec.values()))
+        isinstance(spec, Mapping) and set(spec) == set(GROUPS) and all(isinstance(s, Schedule) for s in spec.values())
+    )
 
 
 def _check_schedules(schedules: Any) -> dict[str, ScheduleSpec]:
     if not isinstance(schedules, Mapping):
-        raise TypeError(f"schedules must be a dict name -> schedule (or width -> schedule function); "
-                        f"got {type(schedules).__name__}")
+        raise TypeError(
+            f"schedules must be a dict name -> schedule (or width -> schedule function); got {type(schedules).__name__}"
+        )
     if not schedules:
         raise ValueError("schedules must hold at least one schedule; got an empty dict")
     for name, spec in schedules.items():
@@ -101,7 +127,8 @@ def _check_schedules(schedules: Any) -> dict[str, ScheduleSpec]:
         if not (_is_schedule(spec) or callable(spec)):
             raise TypeError(
                 f"schedules[{name!r}] must be a lipnb schedule, a mapping {GROUPS} -> schedule, or a function "
-                f"width -> schedule; got {type(spec).__name__}")
+                f"width -> schedule; got {type(spec).__name__}"
+            )
     return dict(schedules)
 
 
@@ -109,8 +136,10 @@ def _resolve(name: str, spec: ScheduleSpec, width: int) -> Any:
     """The schedule (or group mapping) of ``name`` at ``width``."""
     out = spec if _is_schedule(spec) else spec(width)
     if not _is_schedule(out):
-        raise TypeError(f"schedules[{name!r}]({width}) must return a lipnb schedule or a mapping {GROUPS} -> "
-                        f"schedule; got {type(out).__name__}")
+        raise TypeError(
+            f"schedules[{name!r}]({width}) must return a lipnb schedule or a mapping {GROUPS} -> "
+            f"schedule; got {type(out).__name__}"
+        )
     return out
 
 
@@ -157,8 +186,9 @@ def _lr0(spec: Any) -> float:
 
 
 # ---------------------------------------------------------------------------------------------- certify
-def _certify_member(net: TwoLayerNet, method: str | None, points: torch.Tensor, seed: int,
-                    kw: Mapping[str, Any]) -> dict[str, Any]:
+def _certify_member(
+    net: TwoLayerNet, method: str | None, points: torch.Tensor, seed: int, kw: Mapping[str, Any]
+) -> dict[str, Any]:
     """Certify one trained network: the Lipschitz columns of a row (NaN and no method when ``method=None``)."""
     if method is None:
         return {"lip_lower": math.nan, "lip_upper": math.nan, "lip_method": None, "lip_exact": False}
@@ -168,8 +198,12 @@ def _certify_member(net: TwoLayerNet, method: str | None, points: torch.Tensor, 
     # The exact methods bound Lip from both sides on their own; a search from the data adds nothing.
     pts = None if chosen in _EXACT_METHODS else points
     cert = certify_module.certify(net, method=chosen, points=pts, seed=seed, **kw)
-    return {"lip_lower": float(cert.lower), "lip_upper": float(cert.upper), "lip_method": cert.method,
-            "lip_exact": bool(cert.exact)}
+    return {
+        "lip_lower": float(cert.lower),
+        "lip_upper": float(cert.upper),
+        "lip_method": cert.method,
+        "lip_exact": bool(cert.exact),
+    }
 
 
 # ---------------------------------------------------------------------------------------------- sweep
@@ -190,9 +224,9 @@ def sweep(
     certify_checkpoints: bool = True,
     return_histories: bool = False,
     progress: bool = True,
-    device: "str | torch.device" = "cpu",
+    device: str | torch.device = "cpu",
     executor: concurrent.futures.Executor | None = None,
-) -> "pd.DataFrame | tuple[pd.DataFrame, dict[int, History]]":
+) -> pd.DataFrame | tuple[pd.DataFrame, dict[int, History]]:
     """Train and certify the grid ``widths × schedules × seeds``; one DataFrame row per run (and checkpoint).
 
     Parameters
@@ -265,21 +299,43 @@ def sweep(
         certify_kw = {}
     if not isinstance(certify_kw, Mapping):
         raise TypeError(f"certify_kw must be a dict of keyword arguments or None; got {type(certify_kw).__name__}")
-    for flag, value in (("certify_checkpoints", certify_checkpoints), ("return_histories", return_histories),
-                        ("progress", progress)):
+    for flag, value in (
+        ("certify_checkpoints", certify_checkpoints),
+        ("return_histories", return_histories),
+        ("progress", progress),
+    ):
         if not isinstance(value, bool):
             raise TypeError(f"{flag} must be True or False; got {value!r}")
     if executor is not None and not isinstance(executor, concurrent.futures.Executor):
-        hint = (" (for a dask.distributed Client, pass client.get_executor())"
-                if type(executor).__name__ == "Client" else "")
-        raise TypeError(f"executor must be None or a concurrent.futures.Executor, e.g. a ProcessPoolExecutor or a "
-                        f"dask.distributed Client's get_executor(); got {type(executor).__name__}{hint}")
+        hint = (
+            " (for a dask.distributed Client, pass client.get_executor())"
+            if type(executor).__name__ == "Client"
+            else ""
+        )
+        raise TypeError(
+            f"executor must be None or a concurrent.futures.Executor, e.g. a ProcessPoolExecutor or a "
+            f"dask.distributed Client's get_executor(); got {type(executor).__name__}{hint}"
+        )
 
     names = list(schedules)
-    grid = _Grid(data=data, schedules=schedules, names=names, seeds=seeds, act=act, init=init, steps=steps,
-                 loss=lo, log_every=log_every, certify=certify, certify_kw=dict(certify_kw),
-                 certify_checkpoints=certify_checkpoints, return_histories=return_histories, device=device,
-                 bounds=[0] + [c for c in cps if c > 0] + [steps], at_zero=bool(cps) and cps[0] == 0)
+    grid = _Grid(
+        data=data,
+        schedules=schedules,
+        names=names,
+        seeds=seeds,
+        act=act,
+        init=init,
+        steps=steps,
+        loss=lo,
+        log_every=log_every,
+        certify=certify,
+        certify_kw=dict(certify_kw),
+        certify_checkpoints=certify_checkpoints,
+        return_histories=return_histories,
+        device=device,
+        bounds=[0] + [c for c in cps if c > 0] + [steps],
+        at_zero=bool(cps) and cps[0] == 0,
+    )
     rows: list[dict[str, Any]] = []
     histories: dict[int, History] = {}
     if executor is None:
@@ -335,12 +391,14 @@ def _sweep_width(grid: _Grid, m: int) -> tuple[list[dict[str, Any]], History | N
     hist: History | None = None
     if grid.at_zero:
         method = grid.certify if grid.certify_checkpoints else None
-        rows.extend(_measure(net, grid.data, names, member_seeds, S, specs, grid.steps, 0, path, method,
-                             grid.certify_kw))
+        rows.extend(
+            _measure(net, grid.data, names, member_seeds, S, specs, grid.steps, 0, path, method, grid.certify_kw)
+        )
     for t0, t1 in zip(grid.bounds[:-1], grid.bounds[1:]):
         try:
-            net, h = train(net, x, y, [_shift(s, t0) for s in per_member], t1 - t0, loss=grid.loss,
-                           log_every=grid.log_every)
+            net, h = train(
+                net, x, y, [_shift(s, t0) for s in per_member], t1 - t0, loss=grid.loss, log_every=grid.log_every
+            )
         except TrainingDiverged as exc:
             k = exc.member
             raise TrainingDiverged(t0 + exc.step, k, exc.loss, _diverged_detail(grid, m, k)) from exc
@@ -348,8 +406,9 @@ def _sweep_width(grid: _Grid, m: int) -> tuple[list[dict[str, Any]], History | N
         if grid.return_histories:
             hist = h if hist is None else concat_histories(hist, h)
         method = grid.certify if (t1 == grid.steps or grid.certify_checkpoints) else None
-        rows.extend(_measure(net, grid.data, names, member_seeds, S, specs, grid.steps, t1, path, method,
-                             grid.certify_kw))
+        rows.extend(
+            _measure(net, grid.data, names, member_seeds, S, specs, grid.steps, t1, path, method, grid.certify_kw)
+        )
     return rows, hist
 
 
@@ -377,8 +436,9 @@ def _run_cell(payload: bytes, m: int, parent_pid: int, default_dtype: str) -> tu
         return "diverged", (exc.step, exc.member, exc.loss)
 
 
-def _on_executor(executor: concurrent.futures.Executor, grid: _Grid, widths: list[int], progress: bool
-                 ) -> list[tuple[list[dict[str, Any]], History | None]]:
+def _on_executor(
+    executor: concurrent.futures.Executor, grid: _Grid, widths: list[int], progress: bool
+) -> list[tuple[list[dict[str, Any]], History | None]]:
     """Run every width as a task on ``executor``; the results in the order of ``widths``.
 
     The first task to fail (or diverge) raises at once, and the tasks not yet started are cancelled.
@@ -405,9 +465,19 @@ def _on_executor(executor: concurrent.futures.Executor, grid: _Grid, widths: lis
     return [results[m] for m in widths]
 
 
-def _measure(net: TwoLayerNet, data: Dataset, names: list[str], member_seeds: list[int], S: int, specs: list[Any],
-             steps: int, step: int, path: np.ndarray, method: str | None,
-             certify_kw: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _measure(
+    net: TwoLayerNet,
+    data: Dataset,
+    names: list[str],
+    member_seeds: list[int],
+    S: int,
+    specs: list[Any],
+    steps: int,
+    step: int,
+    path: np.ndarray,
+    method: str | None,
+    certify_kw: Mapping[str, Any],
+) -> list[dict[str, Any]]:
     """The rows of every member of ``net`` at ``step``."""
     with torch.no_grad():
         product = net.product_bound().cpu().numpy()
@@ -416,19 +486,31 @@ def _measure(net: TwoLayerNet, data: Dataset, names: list[str], member_seeds: li
     points = data.x_train.detach().to("cpu", torch.float64)
     rows = []
     for k, seed in enumerate(member_seeds):
-        rows.append({
-            "width": net.width, "schedule": names[k // S], "seed": seed, "activation": str(net.activation),
-            "steps": steps, "step": step, "member": k, "lr0": _lr0(specs[k // S]),
-            "train_mse": float(train_mse[k]), "test_mse": float(test_mse[k]),
-            **_certify_member(net.member(k), method, points, 0, certify_kw),
-            "lip_product": float(product[k]), "path_A": float(path[0, k]), "path_B": float(path[1, k]),
-        })
+        rows.append(
+            {
+                "width": net.width,
+                "schedule": names[k // S],
+                "seed": seed,
+                "activation": str(net.activation),
+                "steps": steps,
+                "step": step,
+                "member": k,
+                "lr0": _lr0(specs[k // S]),
+                "train_mse": float(train_mse[k]),
+                "test_mse": float(test_mse[k]),
+                **_certify_member(net.member(k), method, points, 0, certify_kw),
+                "lip_product": float(product[k]),
+                "path_A": float(path[0, k]),
+                "path_B": float(path[1, k]),
+            }
+        )
     return rows
 
 
 # ---------------------------------------------------------------------------------------------- the protocol
-def protocol_schedules(c: float, steps: int, budget: float = 1.0, rate: float = 0.005
-                       ) -> dict[str, Callable[[int], Schedule]]:
+def protocol_schedules(
+    c: float, steps: int, budget: float = 1.0, rate: float = 0.005
+) -> dict[str, Callable[[int], Schedule]]:
     """The four schedules of the book's experiments, as functions ``width m -> schedule``.
 
     All start at α₀ = c/m, for runs of T = ``steps`` steps:
@@ -454,7 +536,7 @@ def protocol_schedules(c: float, steps: int, budget: float = 1.0, rate: float = 
 
 
 # ---------------------------------------------------------------------------------------------- step sizes
-def gauss_newton_top(net: TwoLayerNet, x: Any) -> "np.ndarray | float":
+def gauss_newton_top(net: TwoLayerNet, x: Any) -> np.ndarray | float:
     """λ_max of the Gauss–Newton matrix (2/N) JᵀJ of the MSE at θ: a float, or one per member (shape (E,)).
 
     J is the N × p Jacobian of the predictions f_θ(x_n) in θ = (A, a, B, b). Near a minimum the MSE's
@@ -478,8 +560,9 @@ def gauss_newton_top(net: TwoLayerNet, x: Any) -> "np.ndarray | float":
 
 
 # ---------------------------------------------------------------------------------------------- summaries
-def summarize(df: pd.DataFrame, values: Sequence[str] = SUMMARY_VALUES,
-              by: Sequence[str] = ("schedule", "width")) -> pd.DataFrame:
+def summarize(
+    df: pd.DataFrame, values: Sequence[str] = SUMMARY_VALUES, by: Sequence[str] = ("schedule", "width")
+) -> pd.DataFrame:
     """Mean and sample standard deviation (ddof = 1) of ``values`` over the seeds, grouped by ``by``.
 
     Rows from checkpoints are summarized separately: when ``df`` holds more than one ``step`` and ``by``
@@ -535,6 +618,8 @@ def format_summary(summary: pd.DataFrame, values: Sequence[str] | None = None, d
             cells.append(fmt(mu, digits) + ("" if not np.isfinite(sd) else " ± " + fmt(sd, 2)))
         body.append(cells)
     widths_ = [max(len(r[j]) for r in [head] + body) for j in range(len(head))]
-    lines = ["  ".join(c.ljust(w) if j < len(keys) else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths_)))
-             for r in [head] + body]
+    lines = [
+        "  ".join(c.ljust(w) if j < len(keys) else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths_)))
+        for r in [head] + body
+    ]
     return "\n".join(lines)

@@ -68,8 +68,16 @@ __all__ = [
     "AUTO_ECLIPSE_MAX_SIZE",
 ]
 
-TWO_LAYER_METHODS = ("auto", "product", "slope_pattern", "lipsdp", "lipsdp_textbook", "exact_1d", "exact_2d",
-                     "smooth_1d")
+TWO_LAYER_METHODS = (
+    "auto",
+    "product",
+    "slope_pattern",
+    "lipsdp",
+    "lipsdp_textbook",
+    "exact_1d",
+    "exact_2d",
+    "smooth_1d",
+)
 MLP_METHODS = ("auto", "product", "eclipse_fast", "eclipse", "lipsdp")
 METHODS = TWO_LAYER_METHODS + tuple(m for m in MLP_METHODS if m not in TWO_LAYER_METHODS)
 
@@ -116,8 +124,9 @@ def _auto_mlp(net: MLP) -> str:
     return "eclipse_fast"
 
 
-def certify(net: Any, method: str = "auto", points: Any = None, seed: int = 0,
-            **kw: Any) -> "Certificate | list[Certificate]":
+def certify(
+    net: Any, method: str = "auto", points: Any = None, seed: int = 0, **kw: Any
+) -> Certificate | list[Certificate]:
     """Certify Lip(f): a :class:`Certificate` (lower, upper, witness), or one per ensemble member.
 
     ``net``: a :class:`~lipnb.TwoLayerNet`, an :class:`~lipnb.MLP`, or a ``torch.nn.Sequential`` of

@@ -69,8 +69,9 @@ def check_keywords(fname: str, method: str, kw: dict[str, Any], allowed: Sequenc
     """``TypeError`` naming the keyword arguments that ``method`` does not take."""
     unknown = sorted(set(kw) - set(allowed))
     if unknown:
-        raise TypeError(f"{fname}(method={method!r}) got unexpected keyword argument(s) {unknown}; "
-                        f"accepted: {', '.join(allowed)}")
+        raise TypeError(
+            f"{fname}(method={method!r}) got unexpected keyword argument(s) {unknown}; accepted: {', '.join(allowed)}"
+        )
 
 
 def _check_net(net: Any, where: str) -> TwoLayerNet:

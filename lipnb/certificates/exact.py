@@ -73,8 +73,14 @@ def exact_1d(net: TwoLayerNet) -> Certificate:
     exact = abs(upper - lower) <= _EXACT_RTOL * upper + rounding
     # The running sums carry rounding errors: the certified upper bound includes their bound, so that no
     # gradient evaluated in floating point anywhere (a lower bound) can exceed it.
-    return Certificate(lower, max(upper, lower) + rounding, "exact_1d", bool(exact), witness,
-                       {"pieces": int(slopes.size), "breakpoints": int(breaks.size), "rounding_bound": rounding})
+    return Certificate(
+        lower,
+        max(upper, lower) + rounding,
+        "exact_1d",
+        bool(exact),
+        witness,
+        {"pieces": int(slopes.size), "breakpoints": int(breaks.size), "rounding_bound": rounding},
+    )
 
 
 def exact_2d(net: TwoLayerNet, max_width: int = 8192) -> Certificate:
@@ -117,8 +123,7 @@ def exact_2d(net: TwoLayerNet, max_width: int = 8192) -> Certificate:
     order = np.lexsort((off, n[:, 1], n[:, 0]))
     ns, offs = n[order], off[order]
     scale = max(1.0, float(np.abs(off).max()))
-    new = np.r_[True, (np.abs(np.diff(ns, axis=0)).max(axis=1) > 1e-13)
-                | (np.abs(np.diff(offs)) > 1e-12 * scale)]
+    new = np.r_[True, (np.abs(np.diff(ns, axis=0)).max(axis=1) > 1e-13) | (np.abs(np.diff(offs)) > 1e-12 * scale)]
     gid_sorted = np.cumsum(new) - 1
     gid = np.empty_like(gid_sorted)
     gid[order] = gid_sorted
@@ -166,7 +171,7 @@ def exact_2d(net: TwoLayerNet, max_width: int = 8192) -> Certificate:
         comps = []
         for k in range(2):
             run = np.cumsum(st * jump[o, k], axis=1)
-            comps.append(np.concatenate([g0[:, k:k + 1], g0[:, k:k + 1] + run], axis=1))  # (b, K + 1)
+            comps.append(np.concatenate([g0[:, k : k + 1], g0[:, k : k + 1] + run], axis=1))  # (b, K + 1)
         for side, extra in ((1.0, P[L]), (-1.0, Q[L])):
             gx = comps[0] + extra[:, 0:1]
             gy = comps[1] + extra[:, 1:2]
@@ -197,5 +202,11 @@ def exact_2d(net: TwoLayerNet, max_width: int = 8192) -> Certificate:
     # Each cell's gradient is a sum of at most m + 1 terms B_i A_i: bound its rounding as in exact_1d.
     rounding = 2.0 * (A.shape[0] + 2) * _EPS * (float(np.abs(c).sum()) + float(np.abs(base).sum()))
     exact = abs(upper - lower) <= _EXACT_RTOL * max(upper, 1e-300) + rounding
-    return Certificate(lower, max(upper, lower) + rounding, "exact_2d", bool(exact), witness,
-                       {"lines": K, "edges": edges, "rounding_bound": rounding})
+    return Certificate(
+        lower,
+        max(upper, lower) + rounding,
+        "exact_2d",
+        bool(exact),
+        witness,
+        {"lines": K, "edges": edges, "rounding_bound": rounding},
+    )

@@ -16,8 +16,9 @@ from .certificate import _EPS, _check_mlp, _check_net, _check_solver, _weights
 from .sequential import _chain, _diag_times, _fast_lams, _gram, _inflate, _normalized, _search, _solve, _stage_shrunk
 
 
-def _lipsdp_certified_rho(A: np.ndarray, B: np.ndarray, alpha: float, beta: float, lam: np.ndarray
-                          ) -> tuple[float, float]:
+def _lipsdp_certified_rho(
+    A: np.ndarray, B: np.ndarray, alpha: float, beta: float, lam: np.ndarray
+) -> tuple[float, float]:
     """The smallest ρ for which the multipliers c·λ (best scale c > 0) satisfy the reduced LMI, in float64.
 
     With t_i = B_i² / (2 c λ_i) (the cheapest t), S = Σ_i B_i²/(2λ_i), K₁ = ((β−α)²/2) Aᵀ diag(λ) A and
@@ -48,8 +49,9 @@ def _lipsdp_certified_rho(A: np.ndarray, B: np.ndarray, alpha: float, beta: floa
         c_best = S
     else:
         # c = S (1 + e^u): unimodal in u because ρ(c) is convex in c.
-        res = minimize_scalar(lambda u: rho(S * (1.0 + math.exp(u))), bounds=(-40.0, 40.0), method="bounded",
-                              options={"xatol": 1e-10})
+        res = minimize_scalar(
+            lambda u: rho(S * (1.0 + math.exp(u))), bounds=(-40.0, 40.0), method="bounded", options={"xatol": 1e-10}
+        )
         c_best = S * (1.0 + math.exp(float(res.x)))
         if S < 1.0 and rho(1.0) < rho(c_best):
             c_best = 1.0
@@ -80,20 +82,26 @@ def _lipsdp(net: TwoLayerNet, formulation: str, solver: str | None) -> tuple[flo
         gram = np.einsum("ij,ik->jki", A, A).reshape(d * d, m)  # column i: vec(A_i A_iᵀ)
         G = cp.reshape(gram @ lam, (d, d), order="C")
         off = (-(alpha + beta) / 2.0) * (A.T @ B)
-        lmi = cp.bmat([
-            [rho * np.eye(d) - ((beta - alpha) ** 2 / 2.0) * G, off[:, None]],
-            [off[None, :], cp.reshape(1 - cp.sum(t), (1, 1), order="C")],
-        ])
-        cons = [(lmi + lmi.T) / 2 >> 0,
-                cp.SOC(lam + t, cp.vstack([math.sqrt(2.0) * B, lam - t]), axis=0)]  # 2 λ_i t_i ≥ B_i²
+        lmi = cp.bmat(
+            [
+                [rho * np.eye(d) - ((beta - alpha) ** 2 / 2.0) * G, off[:, None]],
+                [off[None, :], cp.reshape(1 - cp.sum(t), (1, 1), order="C")],
+            ]
+        )
+        cons = [
+            (lmi + lmi.T) / 2 >> 0,
+            cp.SOC(lam + t, cp.vstack([math.sqrt(2.0) * B, lam - t]), axis=0),
+        ]  # 2 λ_i t_i ≥ B_i²
     else:
         gram = np.einsum("ij,ik->jki", A, A).reshape(d * d, m)
         ATA = cp.reshape(gram @ lam, (d, d), order="C")  # Aᵀ T A
         AT = cp.multiply(A.T, cp.reshape(lam, (1, m), order="C"))  # Aᵀ T
-        M = cp.bmat([
-            [-2 * alpha * beta * ATA - rho * np.eye(d), (alpha + beta) * AT],
-            [(alpha + beta) * AT.T, -2 * cp.diag(lam) + np.outer(B, B)],
-        ])
+        M = cp.bmat(
+            [
+                [-2 * alpha * beta * ATA - rho * np.eye(d), (alpha + beta) * AT],
+                [(alpha + beta) * AT.T, -2 * cp.diag(lam) + np.outer(B, B)],
+            ]
+        )
         cons = [(M + M.T) / 2 << 0]
     prob = cp.Problem(cp.Minimize(rho), cons)
     t0 = time.perf_counter()
@@ -193,8 +201,9 @@ def _lipsdp_mlp(net: MLP, solver: str | None = None, details: dict | None = None
     status = _solve(prob, solver)
     if details is not None:
         details["lipsdp_status"] = status
-        details["lipsdp_solver_value"] = (math.sqrt(max(float(rho.value), 0.0)) * scale
-                                          if rho.value is not None else math.nan)
+        details["lipsdp_solver_value"] = (
+            math.sqrt(max(float(rho.value), 0.0)) * scale if rho.value is not None else math.nan
+        )
     r = float(rho.value) if rho.value is not None and float(rho.value) > 0 else None
     vals = [v.value for v in lams]
     if r is None or any(v is None or not np.all(np.isfinite(v)) for v in vals):
@@ -223,9 +232,9 @@ def _lipsdp_mlp(net: MLP, solver: str | None = None, details: dict | None = None
     return _inflate(best * scale, Ws)
 
 
-
-def lipsdp(net: "TwoLayerNet | MLP", formulation: str = "reduced", solver: str | None = None,
-           details: dict | None = None) -> float:
+def lipsdp(
+    net: TwoLayerNet | MLP, formulation: str = "reduced", solver: str | None = None, details: dict | None = None
+) -> float:
     """LipSDP-Neuron's certified upper bound on Lip(f).
 
     Two layers: ``formulation="reduced"`` (the (d+1)×(d+1) LMI, {prf:ref}`thm-lipsdp-reduced`) or

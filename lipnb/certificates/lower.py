@@ -70,8 +70,12 @@ def _lower_two_layer(
         cands.append(foot + 0.1 * R * torch.randn(n_rand - half, d, generator=g, dtype=torch.float64))
     X = torch.cat(cands)
     chunk = max(1, 4_000_000 // max(m, 1))
-    norms = torch.cat([torch.linalg.vector_norm(_grad_torch(A, a, B, act, X[s:s + chunk]), dim=1)
-                       for s in range(0, X.shape[0], chunk)])
+    norms = torch.cat(
+        [
+            torch.linalg.vector_norm(_grad_torch(A, a, B, act, X[s : s + chunk]), dim=1)
+            for s in range(0, X.shape[0], chunk)
+        ]
+    )
     ib = int(torch.argmax(norms))
     best, wit = float(norms[ib]), X[ib].clone()
     if act.smooth and steps > 0:
@@ -94,8 +98,9 @@ def _lower_two_layer(
     return best, wit.numpy()
 
 
-def _lower_mlp(net: MLP, points: Any = None, restarts: int = 16, steps: int = 200, seed: int = 0
-                ) -> tuple[float, np.ndarray]:
+def _lower_mlp(
+    net: MLP, points: Any = None, restarts: int = 16, steps: int = 200, seed: int = 0
+) -> tuple[float, np.ndarray]:
     """A lower bound max_x ‖∇f(x)‖₂ ≤ Lip(f) and the point attaining it (gradients by ``net.input_gradient``).
 
     Candidates: ``points`` (e.g. the training inputs) plus 64·``restarts`` random points (twice as many for
@@ -148,9 +153,9 @@ def _lower_mlp(net: MLP, points: Any = None, restarts: int = 16, steps: int = 20
                 xe = x.expand(net.members, -1, -1)
                 out = net._forward(xe)[0].sum()
                 (gx,) = torch.autograd.grad(out, x, create_graph=True)
-                val = (gx ** 2).sum(dim=1)
+                val = (gx**2).sum(dim=1)
                 k = int(torch.argmax(val.detach()))
-                if float(val[k].detach()) > best_val ** 2:
+                if float(val[k].detach()) > best_val**2:
                     best_val, best_x = math.sqrt(float(val[k].detach())), x[k].detach().clone()
                 (-val.sum()).backward()
                 opt.step()
@@ -163,9 +168,9 @@ def _lower_mlp(net: MLP, points: Any = None, restarts: int = 16, steps: int = 20
     return value, best_x.detach().cpu().numpy()
 
 
-
-def lower_bound(net: "TwoLayerNet | MLP", points: Any = None, restarts: int = 16, steps: int = 200, seed: int = 0
-                ) -> tuple[float, np.ndarray]:
+def lower_bound(
+    net: TwoLayerNet | MLP, points: Any = None, restarts: int = 16, steps: int = 200, seed: int = 0
+) -> tuple[float, np.ndarray]:
     """A lower bound max_x ‖∇f(x)‖₂ ≤ Lip(f) over candidate points, and the point attaining it.
 
     Candidates: ``points`` (e.g. the training inputs, shape (N, d)), plus random points: half Gaussian at

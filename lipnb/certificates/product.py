@@ -7,7 +7,7 @@ from ..nets import TwoLayerNet
 from .certificate import _check_mlp, _check_net
 
 
-def product_bound(net: "TwoLayerNet | MLP") -> float:
+def product_bound(net: TwoLayerNet | MLP) -> float:
     """L_σ ‖B‖₂ ‖A‖_op for a two-layer network ({prf:ref}`prop-product-bound`); L_σ^{L−1} Π_l ‖W_l‖_op for an MLP
     ({prf:ref}`beyond-prop-depth-product`: each layer is L_σ-Lipschitz after its affine map)."""
     if isinstance(net, MLP):

@@ -132,8 +132,9 @@ def sequential_bound(net: MLP, multipliers: list[Any]) -> float:
     return _inflate(_chain(Ws, alpha, beta, lams) * scale, Ws)
 
 
-def _stage_shrunk(Y: np.ndarray, W: np.ndarray, lam: np.ndarray, alpha: float, beta: float
-                  ) -> tuple[np.ndarray | None, np.ndarray]:
+def _stage_shrunk(
+    Y: np.ndarray, W: np.ndarray, lam: np.ndarray, alpha: float, beta: float
+) -> tuple[np.ndarray | None, np.ndarray]:
     """(Y_l, the multipliers used): the first of ``lam`` × ``_SHRINKS`` whose stage is positive definite."""
     for shrink in _SHRINKS:
         Yn = _stage(Y, W, lam * shrink, alpha, beta)
@@ -154,7 +155,8 @@ def _fast_lams(Ws: list[np.ndarray], alpha: float, beta: float, search: bool = T
         s = float(np.linalg.eigvalsh(W @ np.linalg.solve(Y, W.T))[-1])
         c0 = 1.0 / (ab2 * max(s, 1e-300))  # the closed form of ECLipsE-Fast (exact when αβ = 0)
 
-        def objective(u: float) -> float:
+        # bound as defaults: the objective is searched within this iteration, for this layer's Y, W, c0
+        def objective(u: float, Y=Y, W=W, n=n, c0=c0, Wn=Wn) -> float:
             Yn = _stage(Y, W, np.full(n, c0 * math.exp(u)), alpha, beta)
             if Yn is None:
                 return math.inf

@@ -42,7 +42,7 @@ def slope_pattern_bound(net: TwoLayerNet, max_width: int = 20) -> float:
     best = 0.0
     pp, qq = (P * P).sum(axis=1), (Q * Q).sum(axis=1)
     for start in range(0, P.shape[0], 4096):
-        blk = P[start:start + 4096]
-        sq = pp[start:start + 4096, None] + qq[None, :] + 2.0 * (blk @ Q.T)
+        blk = P[start : start + 4096]
+        sq = pp[start : start + 4096, None] + qq[None, :] + 2.0 * (blk @ Q.T)
         best = max(best, float(sq.max()))
     return math.sqrt(max(best, 0.0))

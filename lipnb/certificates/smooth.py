@@ -43,7 +43,7 @@ def _gelu_d3_max() -> float:
     # GELU''' = φ(z)(z³ − 4z); its extremes solve z⁴ − 7z² + 4 = 0.
     phi = lambda z: math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)  # noqa: E731
     roots = [math.sqrt((7.0 + s * math.sqrt(33.0)) / 2.0) for s in (1.0, -1.0)]
-    return max(abs(phi(z) * (z ** 3 - 4.0 * z)) for z in roots)
+    return max(abs(phi(z) * (z**3 - 4.0 * z)) for z in roots)
 
 
 _R3 = math.atanh(1.0 / math.sqrt(3.0))
@@ -88,8 +88,8 @@ class _Smooth1D:
         self.evals += x.size
         g, h = np.empty(x.size), np.empty(x.size)
         for s in range(0, x.size, self.chunk):
-            d1, d2 = self._d12(np.multiply.outer(x[s:s + self.chunk], self.A) + self.a)
-            g[s:s + self.chunk], h[s:s + self.chunk] = d1 @ self.c, d2 @ self.c2
+            d1, d2 = self._d12(np.multiply.outer(x[s : s + self.chunk], self.A) + self.a)
+            g[s : s + self.chunk], h[s : s + self.chunk] = d1 @ self.c, d2 @ self.c2
         return g, h
 
     def local_K(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -101,17 +101,18 @@ class _Smooth1D:
         out = np.empty(lo.size)
         w2 = np.abs(self.c2)
         for s in range(0, lo.size, self.chunk):
-            zl = np.multiply.outer(lo[s:s + self.chunk], self.A) + self.a
-            zr = np.multiply.outer(hi[s:s + self.chunk], self.A) + self.a
+            zl = np.multiply.outer(lo[s : s + self.chunk], self.A) + self.a
+            zr = np.multiply.outer(hi[s : s + self.chunk], self.A) + self.a
             sup = np.maximum(np.abs(self._d12(zl)[1]), np.abs(self._d12(zr)[1]))
             zmin, zmax = np.minimum(zl, zr), np.maximum(zl, zr)
             for cz, cv in zip(self.crit, self.crit_vals):
                 np.maximum(sup, np.where((zmin <= cz) & (cz <= zmax), cv, 0.0), out=sup)
-            out[s:s + self.chunk] = sup @ w2
+            out[s : s + self.chunk] = sup @ w2
         return out
 
-    def bound(self, gl: np.ndarray, hl: np.ndarray, gr: np.ndarray, hr: np.ndarray, lo: np.ndarray,
-              hi: np.ndarray) -> np.ndarray:
+    def bound(
+        self, gl: np.ndarray, hl: np.ndarray, gr: np.ndarray, hr: np.ndarray, lo: np.ndarray, hi: np.ndarray
+    ) -> np.ndarray:
         """sup |f'| over intervals [lo, hi] from |f'| and |f''| at both ends.
 
         First order (Piyavskii): (|f'(l)| + |f'(r)| + K_I w)/2, K_I a bound on |f''| over the interval: the
@@ -236,6 +237,17 @@ def smooth_1d(net: TwoLayerNet, rtol: float = 1e-6, max_evals: int = 2_000_000) 
     # the lower bound is recomputed by the network itself (an independent code path)
     lower = float(net.input_gradient(torch.as_tensor(w[None], dtype=net.dtype)).abs().max())
     exact = converged and upper <= lower * (1.0 + rtol) + 2 * atol
-    return Certificate(lower, max(upper, lower), "smooth_1d", bool(exact), w,
-                       {"rtol": rtol, "evaluations": F.evals, "iterations": iterations, "converged": converged,
-                        "rounding_bound": atol})
+    return Certificate(
+        lower,
+        max(upper, lower),
+        "smooth_1d",
+        bool(exact),
+        w,
+        {
+            "rtol": rtol,
+            "evaluations": F.evals,
+            "iterations": iterations,
+            "converged": converged,
+            "rounding_bound": atol,
+        },
+    )

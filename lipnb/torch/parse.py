@@ -173,9 +173,9 @@ def parse_sequential(module: nn.Module, scalar_output: bool = True, name: str = 
     return ParsedSequential(tuple(linears), tuple(indices), act)
 
 
-
-def module_weights(module: nn.Module, dtype: torch.dtype | None = torch.float64,
-                   device: str | torch.device | None = None) -> tuple[ParsedSequential, list, list, dict]:
+def module_weights(
+    module: nn.Module, dtype: torch.dtype | None = torch.float64, device: str | torch.device | None = None
+) -> tuple[ParsedSequential, list, list, dict]:
     """The parsed module, its weights and biases (detached; a zero bias for ``bias=False``) and the
     ``dtype``/``device`` keywords for the network built from them (``None`` keeps the module's)."""
     parsed = parse_sequential(module)

@@ -17,5 +17,12 @@ from .history import NORM_KEYS, History, concat_histories
 from .loop import train
 from .target import gamma_for_target, target_gamma_mlp, train_to_target
 
-__all__ = ["History", "NORM_KEYS", "concat_histories", "train", "train_to_target", "gamma_for_target",
-           "target_gamma_mlp"]
+__all__ = [
+    "History",
+    "NORM_KEYS",
+    "concat_histories",
+    "train",
+    "train_to_target",
+    "gamma_for_target",
+    "target_gamma_mlp",
+]

@@ -21,7 +21,9 @@ class History:
     """What happened along a run, at the logged steps t = 0, log_every, 2·log_every, …, and the last step T.
 
     Each record at step t describes θ_t and the step taken from it: ``loss`` = R(θ_t),
-    ``grad_norm[g]`` = ‖∇_g R(θ_t)‖, ``lr[g]`` = α^g_t, ``step_length[g]`` = ‖θ^g_{t+1} − θ^g_t‖ (= α^g_t ‖∇_g R(θ_t)‖ for GD), ``path_length[g]`` = P^g_t = Σ_{s<t} ‖θ^g_{s+1} − θ^g_s‖,
+    ``grad_norm[g]`` = ‖∇_g R(θ_t)‖, ``lr[g]`` = α^g_t,
+    ``step_length[g]`` = ‖θ^g_{t+1} − θ^g_t‖ (= α^g_t ‖∇_g R(θ_t)‖ for GD),
+    ``path_length[g]`` = P^g_t = Σ_{s<t} ‖θ^g_{s+1} − θ^g_s‖,
     ``norms[k]`` for k in ``NORM_KEYS`` (‖A‖_op, ‖A‖_F, ‖a‖, ‖B‖, |b|) and ``lip_product`` =
     L_σ ‖B_t‖ ‖A_t‖_op. At the last step T no step is taken; its ``lr`` and ``step_length`` are those
     the schedule would give there.
@@ -69,7 +71,7 @@ class History:
         out = self.loss[-1]
         return float(out) if self.ensemble is None else out
 
-    def member(self, i: int) -> "History":
+    def member(self, i: int) -> History:
         """The history of ensemble member i, as for a single network."""
         if self.ensemble is None:
             if i != 0:
@@ -83,17 +85,33 @@ class History:
             return v[:, i]
 
         return History(
-            steps=self.steps, loss=pick(self.loss), lr=pick(self.lr), grad_norm=pick(self.grad_norm),
-            grad_norm_total=pick(self.grad_norm_total), step_length=pick(self.step_length),
-            path_length=pick(self.path_length), norms=pick(self.norms), lip_product=pick(self.lip_product),
-            loss_name=self.loss_name, delta=self.delta, activation=self.activation,
-            lipschitz_activation=self.lipschitz_activation, width=self.width, d=self.d, n_train=self.n_train,
-            x_radius=self.x_radius, schedules=[self.schedules[i % len(self.schedules)]], log_every=self.log_every,
-            ensemble=None, meta=dict(self.meta), batch_size=self.batch_size, momentum=self.momentum,
+            steps=self.steps,
+            loss=pick(self.loss),
+            lr=pick(self.lr),
+            grad_norm=pick(self.grad_norm),
+            grad_norm_total=pick(self.grad_norm_total),
+            step_length=pick(self.step_length),
+            path_length=pick(self.path_length),
+            norms=pick(self.norms),
+            lip_product=pick(self.lip_product),
+            loss_name=self.loss_name,
+            delta=self.delta,
+            activation=self.activation,
+            lipschitz_activation=self.lipschitz_activation,
+            width=self.width,
+            d=self.d,
+            n_train=self.n_train,
+            x_radius=self.x_radius,
+            schedules=[self.schedules[i % len(self.schedules)]],
+            log_every=self.log_every,
+            ensemble=None,
+            meta=dict(self.meta),
+            batch_size=self.batch_size,
+            momentum=self.momentum,
             groups=self.groups,
         )
 
-    def to_frame(self) -> "Any":
+    def to_frame(self) -> Any:
         """A tidy pandas DataFrame: one row per (member, logged step)."""
         import pandas as pd
 
@@ -101,8 +119,13 @@ class History:
         frames = []
         for i in range(E):
             h = self.member(i) if self.ensemble is not None else self
-            cols: dict[str, Any] = {"member": i, "step": h.steps, "loss": h.loss, "lip_product": h.lip_product,
-                                    "grad_norm": h.grad_norm_total}
+            cols: dict[str, Any] = {
+                "member": i,
+                "step": h.steps,
+                "loss": h.loss,
+                "lip_product": h.lip_product,
+                "grad_norm": h.grad_norm_total,
+            }
             for g in self.groups:
                 cols[f"lr_{g}"] = h.lr[g]
                 cols[f"grad_norm_{g}"] = h.grad_norm[g]
@@ -130,8 +153,19 @@ def concat_histories(first: History, second: History) -> History:
     interval, or parameter norms that do not match at the junction).
     """
     h1, h2 = _as_history(first, "first"), _as_history(second, "second")
-    for attr in ("loss_name", "delta", "activation", "lipschitz_activation", "width", "d", "n_train", "ensemble",
-                 "batch_size", "momentum", "groups"):
+    for attr in (
+        "loss_name",
+        "delta",
+        "activation",
+        "lipschitz_activation",
+        "width",
+        "d",
+        "n_train",
+        "ensemble",
+        "batch_size",
+        "momentum",
+        "groups",
+    ):
         if getattr(h1, attr) != getattr(h2, attr):
             raise ValueError(
                 f"cannot concatenate histories with different {attr}: {getattr(h1, attr)!r} vs {getattr(h2, attr)!r}"
@@ -153,19 +187,36 @@ def concat_histories(first: History, second: History) -> History:
 
     path2 = {g: np.asarray(h2.path_length[g]) + np.asarray(h1.path_length[g])[-1] for g in h1.groups}
     n_sched = max(len(h1.schedules), len(h2.schedules))
-    schedules = [f"{h1.schedules[i % len(h1.schedules)]} for t < {T1}; then {h2.schedules[i % len(h2.schedules)]} "
-                 f"from t = {T1}" for i in range(n_sched)]
+    schedules = [
+        f"{h1.schedules[i % len(h1.schedules)]} for t < {T1}; then {h2.schedules[i % len(h2.schedules)]} from t = {T1}"
+        for i in range(n_sched)
+    ]
     meta = {**h1.meta, **h2.meta, "concatenated_at": T1}
     return History(
         steps=np.concatenate([h1.steps[head], h2.steps + T1]),
-        loss=_cat(cut(h1.loss), h2.loss), lr=_cat(cut(h1.lr), h2.lr), grad_norm=_cat(cut(h1.grad_norm), h2.grad_norm),
+        loss=_cat(cut(h1.loss), h2.loss),
+        lr=_cat(cut(h1.lr), h2.lr),
+        grad_norm=_cat(cut(h1.grad_norm), h2.grad_norm),
         grad_norm_total=_cat(cut(h1.grad_norm_total), h2.grad_norm_total),
-        step_length=_cat(cut(h1.step_length), h2.step_length), path_length=_cat(cut(h1.path_length), path2),
-        norms=_cat(cut(h1.norms), h2.norms), lip_product=_cat(cut(h1.lip_product), h2.lip_product),
-        loss_name=h1.loss_name, delta=h1.delta, activation=h1.activation,
-        lipschitz_activation=h1.lipschitz_activation, width=h1.width, d=h1.d, n_train=h1.n_train,
-        x_radius=h1.x_radius, schedules=schedules, log_every=h1.log_every, ensemble=h1.ensemble, meta=meta,
-        batch_size=h1.batch_size, momentum=h1.momentum, groups=h1.groups,
+        step_length=_cat(cut(h1.step_length), h2.step_length),
+        path_length=_cat(cut(h1.path_length), path2),
+        norms=_cat(cut(h1.norms), h2.norms),
+        lip_product=_cat(cut(h1.lip_product), h2.lip_product),
+        loss_name=h1.loss_name,
+        delta=h1.delta,
+        activation=h1.activation,
+        lipschitz_activation=h1.lipschitz_activation,
+        width=h1.width,
+        d=h1.d,
+        n_train=h1.n_train,
+        x_radius=h1.x_radius,
+        schedules=schedules,
+        log_every=h1.log_every,
+        ensemble=h1.ensemble,
+        meta=meta,
+        batch_size=h1.batch_size,
+        momentum=h1.momentum,
+        groups=h1.groups,
     )
 
 

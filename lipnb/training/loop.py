@@ -52,8 +52,15 @@ class Stepper(Protocol):
     def group_norms(self, directions: list[torch.Tensor]) -> torch.Tensor:
         """Norms (E, G) of a direction, one per parameter group."""
 
-    def record(self, row: int, value: torch.Tensor, lr: torch.Tensor, grad_norms: torch.Tensor,
-               step_length: torch.Tensor, path: torch.Tensor) -> None:
+    def record(
+        self,
+        row: int,
+        value: torch.Tensor,
+        lr: torch.Tensor,
+        grad_norms: torch.Tensor,
+        step_length: torch.Tensor,
+        path: torch.Tensor,
+    ) -> None:
         """Keep logged row ``row`` (the parameters are those of the step being logged)."""
 
     def update(self, t: int, lr: torch.Tensor, directions: list[torch.Tensor]) -> None:
@@ -76,12 +83,12 @@ def _stepper(net: Any, x: Any, y: Any, lo: Loss, rows: int, batch: int | None, t
 
 
 def train(
-    net: "TwoLayerNet | MLP",
+    net: TwoLayerNet | MLP,
     x: Any,
     y: Any,
     schedule: Any,
     steps: int,
-    loss: "str | Loss" = "mse",
+    loss: str | Loss = "mse",
     delta: float = 1.0,
     log_every: int = 1,
     progress: bool = False,
@@ -187,8 +194,12 @@ def train(
         bar.close()
     for name, v in stepper.parameters().items():
         if not bool(torch.isfinite(v).all()):
-            raise TrainingDiverged(steps, int((~torch.isfinite(v)).flatten(1).any(1).nonzero()[0, 0]),
-                                   float("nan"), f"(parameter group {name})")
+            raise TrainingDiverged(
+                steps,
+                int((~torch.isfinite(v)).flatten(1).any(1).nonzero()[0, 0]),
+                float("nan"),
+                f"(parameter group {name})",
+            )
     history = stepper.history(logged, per_member, log_every)
     history.batch_size = batch
     history.momentum = mu

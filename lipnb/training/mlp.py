@@ -26,8 +26,16 @@ def _norm(t: torch.Tensor) -> torch.Tensor:
 class MLPStepper:
     """Gradients, updates and records of an MLP (single or ensemble), in place on ``net``."""
 
-    def __init__(self, net: MLP, x: Any, y: Any, lo: Loss, rows: int, batch_size: int | None,
-                 tables: tuple[torch.Tensor, torch.Tensor | None]) -> None:
+    def __init__(
+        self,
+        net: MLP,
+        x: Any,
+        y: Any,
+        lo: Loss,
+        rows: int,
+        batch_size: int | None,
+        tables: tuple[torch.Tensor, torch.Tensor | None],
+    ) -> None:
         self.net, self.lo, self.groups = net, lo, net.groups
         self.x = net._check_x(x)
         yt = as_tensor("y", y, dtype=net.dtype, device=net.device)
@@ -52,8 +60,15 @@ class MLPStepper:
     def group_norms(self, directions: list[torch.Tensor]) -> torch.Tensor:
         return torch.stack([_norm(g) for g in directions], dim=-1)
 
-    def record(self, row: int, value: torch.Tensor, lr: torch.Tensor, grad_norms: torch.Tensor,
-               step_length: torch.Tensor, path: torch.Tensor) -> None:
+    def record(
+        self,
+        row: int,
+        value: torch.Tensor,
+        lr: torch.Tensor,
+        grad_norms: torch.Tensor,
+        step_length: torch.Tensor,
+        path: torch.Tensor,
+    ) -> None:
         rec = self.rec
         rec["loss"].append(value.clone())
         rec["lr"].append(lr.clone())
@@ -83,15 +98,26 @@ class MLPStepper:
         L_sigma = net.activation.lipschitz
         lip = L_sigma ** (net.depth - 1) * np.prod(np.stack(list(norms.values())), axis=0)
         return History(
-            steps=np.asarray(logged, dtype=np.int64), loss=out(R["loss"]),
+            steps=np.asarray(logged, dtype=np.int64),
+            loss=out(R["loss"]),
             lr={g: out(R["lr"][..., j]) for j, g in enumerate(groups)},
             grad_norm={g: out(R["grad"][..., j]) for j, g in enumerate(groups)},
             grad_norm_total=out(torch.linalg.vector_norm(R["grad"], dim=-1)),
             step_length={g: out(R["step"][..., j]) for j, g in enumerate(groups)},
             path_length={g: out(R["path"][..., j]) for j, g in enumerate(groups)},
-            norms=norms, lip_product=lip, loss_name=self.lo.name, delta=self.lo.delta,
-            activation=str(net.activation), lipschitz_activation=L_sigma, width=max(net.widths), d=net.d,
-            n_train=self.n_data, x_radius=float(torch.linalg.vector_norm(self.x, dim=-1).max()),
-            schedules=_describe(per_member), log_every=log_every, ensemble=net.ensemble,
-            meta={"widths": net.widths, "depth": net.depth}, groups=groups,
+            norms=norms,
+            lip_product=lip,
+            loss_name=self.lo.name,
+            delta=self.lo.delta,
+            activation=str(net.activation),
+            lipschitz_activation=L_sigma,
+            width=max(net.widths),
+            d=net.d,
+            n_train=self.n_data,
+            x_radius=float(torch.linalg.vector_norm(self.x, dim=-1).max()),
+            schedules=_describe(per_member),
+            log_every=log_every,
+            ensemble=net.ensemble,
+            meta={"widths": net.widths, "depth": net.depth},
+            groups=groups,
         )

@@ -34,7 +34,9 @@ def _resolve(schedule: Any, E: int, groups: tuple[str, ...] = GROUPS) -> list[di
         return [_resolve_one(schedule, "schedule", groups)] * E
     if isinstance(schedule, Sequence) and not isinstance(schedule, str):
         if len(schedule) != E:
-            raise ValueError(f"schedule as a sequence must have one entry per ensemble member ({E}); got {len(schedule)}")
+            raise ValueError(
+                f"schedule as a sequence must have one entry per ensemble member ({E}); got {len(schedule)}"
+            )
         return [_resolve_one(s, f"schedule[{i}]", groups) for i, s in enumerate(schedule)]
     return [_resolve_one(schedule, "schedule", groups)]
 
@@ -50,8 +52,13 @@ def _describe(per_member: list[dict[str, Schedule]]) -> list[str]:
     return out
 
 
-def _tables(per_member: list[dict[str, Schedule]], n: int, dtype: torch.dtype, device: torch.device,
-            groups: tuple[str, ...] = GROUPS) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _tables(
+    per_member: list[dict[str, Schedule]],
+    n: int,
+    dtype: torch.dtype,
+    device: torch.device,
+    groups: tuple[str, ...] = GROUPS,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Learning-rate table (n, E, G) and, if any schedule is adaptive, step-length caps (n, E, G)."""
     E = len(per_member)
     base = np.empty((n, E, len(groups)))

@@ -18,8 +18,10 @@ from .loop import train
 
 __all__ = ["gamma_for_target", "target_gamma_mlp", "train_to_target"]
 
+
 def gamma_for_target(L: float, L_sigma: float, A_op: Any, B_norm: Any, PA_tau: Any = 0.0, PB_tau: Any = 0.0) -> Any:
-    """The adaptive rule's budget ({prf:ref}`cor-adaptive`): the positive root Γ of L_σ(‖A₀‖_op + P^A_τ + Γ)(‖B₀‖ + P^B_τ + Γ) = L.
+    """The adaptive rule's budget ({prf:ref}`cor-adaptive`): the positive root Γ of
+    L_σ(‖A₀‖_op + P^A_τ + Γ)(‖B₀‖ + P^B_τ + Γ) = L.
 
     With a = ‖A₀‖_op + P^A_τ and b = ‖B₀‖ + P^B_τ, Γ = 2(L/L_σ − ab) / ((a + b) + √((a − b)² + 4L/L_σ))
     (the stable form of the quadratic formula). Arrays give one Γ per member. Raises ``ValueError`` when
@@ -61,8 +63,10 @@ def target_gamma_mlp(L: float, L_sigma: float, norms: Sequence[float], paths: Se
         return L_sigma ** (depth - 1) * float(np.prod(n + gamma))
 
     if value(0.0) >= L:
-        raise ValueError(f"target L={L:g} is below the bound {value(0.0):.6g} already reached before the decay; "
-                         "start the decay earlier or raise the target")
+        raise ValueError(
+            f"target L={L:g} is below the bound {value(0.0):.6g} already reached before the decay; "
+            "start the decay earlier or raise the target"
+        )
     hi = 1.0
     while value(hi) < L:
         hi *= 2.0
@@ -73,10 +77,23 @@ def target_gamma_mlp(L: float, L_sigma: float, norms: Sequence[float], paths: Se
     return lo
 
 
-def _train_two_layer_to_target(net: TwoLayerNet, x: Any, y: Any, target: float, lr: float, start: int, steps: int,
-                               rate: float = 0.01, loss: str = "mse", delta: float = 1.0, log_every: int = 1,
-                               anchor: str = "init", batch_size: int | None = None, momentum: float = 0.0,
-                               batch_seed: int = 0) -> tuple[TwoLayerNet, History, dict[str, Any]]:
+def _train_two_layer_to_target(
+    net: TwoLayerNet,
+    x: Any,
+    y: Any,
+    target: float,
+    lr: float,
+    start: int,
+    steps: int,
+    rate: float = 0.01,
+    loss: str = "mse",
+    delta: float = 1.0,
+    log_every: int = 1,
+    anchor: str = "init",
+    batch_size: int | None = None,
+    momentum: float = 0.0,
+    batch_seed: int = 0,
+) -> tuple[TwoLayerNet, History, dict[str, Any]]:
     """Two-layer case of :func:`train_to_target`."""
     target = check_real("target", target, positive=True)
     lr = check_real("lr", lr, positive=True)
@@ -94,8 +111,19 @@ def _train_two_layer_to_target(net: TwoLayerNet, x: Any, y: Any, target: float, 
     mid = net
     PA = PB = np.zeros(E)
     if start > 0:
-        mid, first = train(net, x, y, constant(lr), start, loss=loss, delta=delta, log_every=log_every,
-                           batch_size=batch_size, momentum=momentum, batch_seed=batch_seed)
+        mid, first = train(
+            net,
+            x,
+            y,
+            constant(lr),
+            start,
+            loss=loss,
+            delta=delta,
+            log_every=log_every,
+            batch_size=batch_size,
+            momentum=momentum,
+            batch_seed=batch_seed,
+        )
         PA = _2d(first.path_length["A"])[-1]
         PB = _2d(first.path_length["B"])[-1]
     L_sigma = net.activation.lipschitz
@@ -109,11 +137,27 @@ def _train_two_layer_to_target(net: TwoLayerNet, x: Any, y: Any, target: float, 
     gamma = np.atleast_1d(gamma_for_target(target, L_sigma, a, b, pa, pb))
     scheds = [adaptive(lr, 0, exponential_rate(float(g) * -math.expm1(-r), r)) for g in gamma]
     sched: Any = scheds[0] if net.ensemble is None else scheds
-    final, second = train(mid, x, y, sched, steps - start, loss=loss, delta=delta, log_every=log_every,
-                          batch_size=batch_size, momentum=momentum, batch_seed=batch_seed + 1)
+    final, second = train(
+        mid,
+        x,
+        y,
+        sched,
+        steps - start,
+        loss=loss,
+        delta=delta,
+        log_every=log_every,
+        batch_size=batch_size,
+        momentum=momentum,
+        batch_seed=batch_seed + 1,
+    )
     history = second if first is None else concat_histories(first, second)
-    history.meta.update({"target": target, "target_start": start,
-                         "target_gamma": gamma if net.ensemble is not None else float(gamma[0])})
+    history.meta.update(
+        {
+            "target": target,
+            "target_start": start,
+            "target_gamma": gamma if net.ensemble is not None else float(gamma[0]),
+        }
+    )
     guaranteed = L_sigma * (a + pa + gamma) * (b + pb + gamma)
     single = net.ensemble is None
 
@@ -121,18 +165,35 @@ def _train_two_layer_to_target(net: TwoLayerNet, x: Any, y: Any, target: float, 
         return float(v[0]) if single else v
 
     info = {
-        "gamma": pick(gamma), "start": start, "rate": r, "anchor": anchor,
-        "bound_at_start": pick(L_sigma * (a + pa) * (b + pb)), "guaranteed_bound": pick(guaranteed),
-        "final_product_bound": pick(_2d(history.lip_product)[-1]), "target": target,
+        "gamma": pick(gamma),
+        "start": start,
+        "rate": r,
+        "anchor": anchor,
+        "bound_at_start": pick(L_sigma * (a + pa) * (b + pb)),
+        "guaranteed_bound": pick(guaranteed),
+        "final_product_bound": pick(_2d(history.lip_product)[-1]),
+        "target": target,
         "rate_function": scheds[0].rate_function if single else [sc.rate_function for sc in scheds],
     }
     return final, history, info
 
 
-def _train_mlp_to_target(net: MLP, x: Any, y: Any, target: float, lr: float, start: int, steps: int,
-                        rate: float = 0.01, loss: str = "mse", delta: float = 1.0, log_every: int = 1,
-                        batch_size: int | None = None, momentum: float = 0.0, batch_seed: int = 0
-                        ) -> tuple[MLP, Any, dict[str, Any]]:
+def _train_mlp_to_target(
+    net: MLP,
+    x: Any,
+    y: Any,
+    target: float,
+    lr: float,
+    start: int,
+    steps: int,
+    rate: float = 0.01,
+    loss: str = "mse",
+    delta: float = 1.0,
+    log_every: int = 1,
+    batch_size: int | None = None,
+    momentum: float = 0.0,
+    batch_seed: int = 0,
+) -> tuple[MLP, Any, dict[str, Any]]:
     """MLP case of :func:`train_to_target` (groups ``W1, b1, …``; ``anchor="init"`` only)."""
     target = check_real("target", target, positive=True)
     lr = check_real("lr", lr, positive=True)
@@ -148,20 +209,27 @@ def _train_mlp_to_target(net: MLP, x: Any, y: Any, target: float, lr: float, sta
     first, mid = None, net
     if start > 0:
         mid, first = train(net, x, y, constant(lr), start, batch_seed=batch_seed, **kw)
-        paths = np.stack([np.atleast_2d(np.asarray(first.path_length[f"W{l + 1}"]).T)[:, -1]
-                          for l in range(net.depth)], axis=-1).reshape(E, net.depth)
+        paths = np.stack(
+            [np.atleast_2d(np.asarray(first.path_length[f"W{l + 1}"]).T)[:, -1] for l in range(net.depth)], axis=-1
+        ).reshape(E, net.depth)
     L_sigma = net.activation.lipschitz
     gammas = np.array([target_gamma_mlp(target, L_sigma, norms0[e], paths[e]) for e in range(E)])
     scheds = [adaptive(lr, 0, exponential_rate(float(g) * -math.expm1(-r), r)) for g in gammas]
-    final, second = train(mid, x, y, scheds[0] if net.ensemble is None else scheds, steps - start,
-                          batch_seed=batch_seed + 1, **kw)
+    final, second = train(
+        mid, x, y, scheds[0] if net.ensemble is None else scheds, steps - start, batch_seed=batch_seed + 1, **kw
+    )
     history = second if first is None else concat_histories(first, second)
     single = net.ensemble is None
     start_bound = L_sigma ** (net.depth - 1) * np.prod(norms0 + paths, axis=-1)
     final_bound = np.atleast_1d(np.asarray(history.lip_product[-1]))
-    info = {"gamma": float(gammas[0]) if single else gammas, "start": start, "rate": r, "target": target,
-            "bound_at_start": float(start_bound[0]) if single else start_bound,
-            "final_product_bound": float(final_bound[0]) if single else final_bound}
+    info = {
+        "gamma": float(gammas[0]) if single else gammas,
+        "start": start,
+        "rate": r,
+        "target": target,
+        "bound_at_start": float(start_bound[0]) if single else start_bound,
+        "final_product_bound": float(final_bound[0]) if single else final_bound,
+    }
     return final, history, info
 
 
@@ -170,10 +238,23 @@ def _2d(a: Any) -> np.ndarray:
     return a[:, None] if a.ndim == 1 else a
 
 
-def train_to_target(net: "TwoLayerNet | MLP", x: Any, y: Any, target: float, lr: float, start: int, steps: int,
-                    rate: float = 0.01, loss: str = "mse", delta: float = 1.0, log_every: int = 1,
-                    anchor: str = "init", batch_size: int | None = None, momentum: float = 0.0,
-                    batch_seed: int = 0) -> tuple[Any, History, dict[str, Any]]:
+def train_to_target(
+    net: TwoLayerNet | MLP,
+    x: Any,
+    y: Any,
+    target: float,
+    lr: float,
+    start: int,
+    steps: int,
+    rate: float = 0.01,
+    loss: str = "mse",
+    delta: float = 1.0,
+    log_every: int = 1,
+    anchor: str = "init",
+    batch_size: int | None = None,
+    momentum: float = 0.0,
+    batch_seed: int = 0,
+) -> tuple[Any, History, dict[str, Any]]:
     """Train so that the product Lipschitz bound stays at most ``target`` ({prf:ref}`cor-adaptive`;
     for an MLP {prf:ref}`beyond-cor-target`).
 
@@ -199,15 +280,41 @@ def train_to_target(net: "TwoLayerNet | MLP", x: Any, y: Any, target: float, lr:
     """
     if isinstance(net, MLP):
         anchor = check_choice("anchor", anchor, ("init",))
-        final, history, info = _train_mlp_to_target(net, x, y, target, lr, start, steps, rate=rate, loss=loss,
-                                                    delta=delta, log_every=log_every, batch_size=batch_size,
-                                                    momentum=momentum, batch_seed=batch_seed)
+        final, history, info = _train_mlp_to_target(
+            net,
+            x,
+            y,
+            target,
+            lr,
+            start,
+            steps,
+            rate=rate,
+            loss=loss,
+            delta=delta,
+            log_every=log_every,
+            batch_size=batch_size,
+            momentum=momentum,
+            batch_seed=batch_seed,
+        )
         info["anchor"] = anchor
     elif isinstance(net, TwoLayerNet):
-        final, history, info = _train_two_layer_to_target(net, x, y, target, lr, start, steps, rate=rate, loss=loss,
-                                                          delta=delta, log_every=log_every, anchor=anchor,
-                                                          batch_size=batch_size, momentum=momentum,
-                                                          batch_seed=batch_seed)
+        final, history, info = _train_two_layer_to_target(
+            net,
+            x,
+            y,
+            target,
+            lr,
+            start,
+            steps,
+            rate=rate,
+            loss=loss,
+            delta=delta,
+            log_every=log_every,
+            anchor=anchor,
+            batch_size=batch_size,
+            momentum=momentum,
+            batch_seed=batch_seed,
+        )
     else:
         raise TypeError(f"net must be a lipnb.TwoLayerNet or lipnb.MLP; got {type(net).__name__}")
     info["covers_from"] = 0 if info["anchor"] == "init" else info["start"]

@@ -50,8 +50,16 @@ class TwoLayerStepper:
 
     groups = GROUPS
 
-    def __init__(self, net: TwoLayerNet, x: Any, y: Any, lo: Loss, rows: int, batch_size: int | None,
-                 tables: tuple[torch.Tensor, torch.Tensor | None]) -> None:
+    def __init__(
+        self,
+        net: TwoLayerNet,
+        x: Any,
+        y: Any,
+        lo: Loss,
+        rows: int,
+        batch_size: int | None,
+        tables: tuple[torch.Tensor, torch.Tensor | None],
+    ) -> None:
         self.net, self.lo = net, lo
         self.x, self.y = _check_data(net, x, y)
         self.n_data = self.x.shape[0]
@@ -74,8 +82,9 @@ class TwoLayerStepper:
             value, gW, gB, gb = self.net._loss_grad(self.x1, self.x1T, self.y, self.lo, self.work)
         else:
             xb = self.x1.index_select(0, idx)
-            value, gW, gB, gb = self.net._loss_grad(xb, xb.T.contiguous(), self.y.index_select(0, idx), self.lo,
-                                                    self.work)
+            value, gW, gB, gb = self.net._loss_grad(
+                xb, xb.T.contiguous(), self.y.index_select(0, idx), self.lo, self.work
+            )
         return value, [gW, gB, gb]
 
     def risk(self) -> torch.Tensor:
@@ -86,11 +95,19 @@ class TwoLayerStepper:
         gW, gB, gb = directions
         d = self.net.d
         sq = (gW * gW).sum(dim=1)  # (E, d + 1): squared column norms
-        return torch.stack([sq[:, :d].sum(dim=-1).sqrt(), sq[:, d].sqrt(),
-                            torch.linalg.vector_norm(gB, dim=-1), gb.abs()], dim=-1)
+        return torch.stack(
+            [sq[:, :d].sum(dim=-1).sqrt(), sq[:, d].sqrt(), torch.linalg.vector_norm(gB, dim=-1), gb.abs()], dim=-1
+        )
 
-    def record(self, row: int, value: torch.Tensor, lr: torch.Tensor, grad_norms: torch.Tensor,
-               step_length: torch.Tensor, path: torch.Tensor) -> None:
+    def record(
+        self,
+        row: int,
+        value: torch.Tensor,
+        lr: torch.Tensor,
+        grad_norms: torch.Tensor,
+        step_length: torch.Tensor,
+        path: torch.Tensor,
+    ) -> None:
         W = self.net._W
         torch.cat([value[:, None], lr, grad_norms, step_length, path], dim=1, out=self.rows[row])
         torch.bmm(W.transpose(1, 2), W, out=self.grams[row])
@@ -125,8 +142,11 @@ class TwoLayerStepper:
         A_op = torch.where(finite, top.clamp_min(0).sqrt(), torch.full_like(top, float("inf")))
         A_op = torch.minimum(A_op, fro_sq.sqrt())  # ‖A‖_op ≤ ‖A‖_F; equality for d = 1, where rounding may differ
         norms = {
-            "A_op": out(A_op), "A_fro": out(fro_sq.sqrt()), "a": out(grams[..., d, d].clamp_min(0).sqrt()),
-            "B": out(outer[..., 0]), "b": out(outer[..., 1].abs()),
+            "A_op": out(A_op),
+            "A_fro": out(fro_sq.sqrt()),
+            "a": out(grams[..., d, d].clamp_min(0).sqrt()),
+            "B": out(outer[..., 0]),
+            "b": out(outer[..., 1].abs()),
         }
         L_sigma = net.activation.lipschitz
         return History(
