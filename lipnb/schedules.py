@@ -128,15 +128,20 @@ class Schedule:
         return self.rate_function(k)
 
     @property
-    def gamma(self) -> float:
-        """Γ = Σ_k G(k); ``ValueError`` if the schedule never becomes summable."""
+    def lr_sum(self) -> float:
+        """Σ_{k≥0} α_{τ+k}, the sum of the learning rates from the decay start on; ``ValueError`` if it diverges.
+
+        A sum of step *sizes*, not the budget Γ of {prf:ref}`thm-lr-constraint`, which is a distance: a plain
+        schedule obeys the eventual-decay constraint with G(k) = S·α_{τ+k}, S the largest gradient norm after
+        τ, so its Γ is S·``lr_sum`` (see :func:`lipnb.theory.schedule_rate`).
+        """
         return self.rate_function.gamma
 
     def total(self, steps: int | None = None) -> float:
         """Σ_{t<steps} α_t; with ``steps=None`` the whole series Σ_t α_t = Σ_{t<τ} α_t + Γ."""
         if steps is None:
             head = float(np.sum(self.values(self.start))) if self._head_total is None else self._head_total(self.start)
-            return head + self.gamma
+            return head + self.lr_sum
         return float(np.sum(self.values(steps)))
 
     def __repr__(self) -> str:
@@ -274,9 +279,18 @@ class AdaptiveSchedule(Schedule):
     def total(self, steps: int | None = None) -> float:
         raise TypeError("the learning rates of an adaptive schedule depend on the run; use History.lr")
 
+    @property
+    def lr_sum(self) -> float:  # type: ignore[override]
+        raise TypeError("the learning rates of an adaptive schedule depend on the run; use History.lr")
+
+    @property
+    def gamma(self) -> float:
+        """Γ = Σ_k G(k), the budget of {prf:ref}`cor-adaptive`: a bound on the distance each group travels after τ."""
+        return self.rate_function.gamma
+
 
 def adaptive(lr: float, start: int, rate: RateFunction) -> AdaptiveSchedule:
-    """The adaptive rule of Adaptive rule with cap ᾱ = ``lr``, decay start τ = ``start`` and rate function G."""
+    """The adaptive rule of {prf:ref}`cor-adaptive` with cap ᾱ = ``lr``, decay start τ = ``start`` and rate function G."""
     lr = _lr(lr)
     tau = check_int("start", start, minimum=0)
     if not isinstance(rate, RateFunction):

@@ -21,7 +21,7 @@ def test_constant():
     assert s.total(10) == pytest.approx(3.0, rel=1e-15)
     assert not s.rate_function.summable
     with pytest.raises(ValueError, match="not summable"):
-        s.gamma
+        s.lr_sum
     with pytest.raises(ValueError, match="not summable"):
         s.total(None)
     assert not s.needs_grad_norm
@@ -38,10 +38,10 @@ def test_exponential_values_and_gamma():
     # Γ = lr / (1 − e^{−r}) against a 10^6-term partial sum (the tail lr e^{−10^4}/(1 − e^{−r}) is 0)
     k = np.arange(10**6, dtype=np.float64)
     numeric = math.fsum(lr * np.exp(-r * k))
-    assert s.gamma == pytest.approx(lr / (1 - math.exp(-r)), rel=1e-14)
-    assert s.gamma == pytest.approx(numeric, rel=1e-12)
+    assert s.lr_sum == pytest.approx(lr / (1 - math.exp(-r)), rel=1e-14)
+    assert s.lr_sum == pytest.approx(numeric, rel=1e-12)
     assert s.rate_function.partial_sum(10**6) == pytest.approx(numeric, rel=1e-12)
-    assert s.total(None) == pytest.approx(s.gamma, rel=1e-15)
+    assert s.total(None) == pytest.approx(s.lr_sum, rel=1e-15)
     assert s.total(10**6) == pytest.approx(numeric, rel=1e-12)
 
 
@@ -57,8 +57,8 @@ def test_eventual_exponential():
     np.testing.assert_allclose(s.G(k), v[tau + k], rtol=1e-15)
     assert s.G(0) == lr
     gamma = lr / (1 - math.exp(-r))
-    assert s.gamma == pytest.approx(gamma, rel=1e-14)
-    assert s.gamma == pytest.approx(math.fsum(lr * np.exp(-r * np.arange(10**5))), rel=1e-13)
+    assert s.lr_sum == pytest.approx(gamma, rel=1e-14)
+    assert s.lr_sum == pytest.approx(math.fsum(lr * np.exp(-r * np.arange(10**5))), rel=1e-13)
     # Σ_t α_t = τ lr + Γ; Σ_{t<T} α_t as a plain sum
     assert s.total(None) == pytest.approx(tau * lr + gamma, rel=1e-14)
     assert s.total(40) == pytest.approx(math.fsum(v), rel=1e-14)
@@ -80,11 +80,11 @@ def test_eventual_polynomial(q, zeta_q):
     np.testing.assert_array_equal(v[:tau], np.full(tau, lr))
     np.testing.assert_allclose(v[tau:], lr * (np.arange(30 - tau) + 1.0) ** (-q), rtol=1e-15)
     np.testing.assert_allclose(s.G(np.arange(25)), v[tau:], rtol=1e-15)
-    assert s.gamma == pytest.approx(lr * zeta_q, rel=1e-14)
+    assert s.lr_sum == pytest.approx(lr * zeta_q, rel=1e-14)
     # 10^6-term partial sum: 0 ≤ Γ − Σ_{k<n} G(k) ≤ lr ∫_n^∞ x^{−q} dx = lr n^{1−q}/(q − 1)
     n = 10**6
     partial = math.fsum(lr * (np.arange(n, dtype=np.float64) + 1.0) ** (-q))
-    assert 0 <= s.gamma - partial <= lr * n ** (1 - q) / (q - 1) * (1 + 1e-9) + 1e-15
+    assert 0 <= s.lr_sum - partial <= lr * n ** (1 - q) / (q - 1) * (1 + 1e-9) + 1e-15
     assert s.rate_function.partial_sum(n) == pytest.approx(partial, rel=1e-12)
     assert s.total(None) == pytest.approx(tau * lr + lr * zeta_q, rel=1e-14)
 
@@ -97,7 +97,7 @@ def test_step_schedule():
     assert s(9) == lr and s(10) == lr / 2 and s(19) == lr / 2 and s(20) == lr / 4 and s(10**5) == lr / 4
     assert s.start == 20 and s.G(0) == lr / 4 and s.G(100) == lr / 4
     with pytest.raises(ValueError, match="not summable"):
-        s.gamma
+        s.lr_sum
     assert s.total(30) == pytest.approx(10 * lr * (1 + 0.5 + 0.25), rel=1e-15)
     np.testing.assert_array_equal(S.step(0.1, []).values(5), np.full(5, 0.1))
     assert S.step(0.1, [3], factor=2.0)(3) == pytest.approx(0.2, rel=1e-15)
@@ -118,8 +118,8 @@ def test_join_counts_each_schedule_from_its_boundary():
     # decay start: last boundary + last schedule's start; rate function: the last schedule's
     assert j.start == 30 + 3
     np.testing.assert_allclose(j.G(np.arange(20)), v[33:53], rtol=1e-15)
-    assert j.gamma == pytest.approx(0.05 * math.pi**2 / 6, rel=1e-14)
-    assert j.total(None) == pytest.approx(math.fsum(v[:33]) + j.gamma, rel=1e-14)
+    assert j.lr_sum == pytest.approx(0.05 * math.pi**2 / 6, rel=1e-14)
+    assert j.total(None) == pytest.approx(math.fsum(v[:33]) + j.lr_sum, rel=1e-14)
     assert j.total(60) == pytest.approx(math.fsum(v), rel=1e-14)
 
 
@@ -127,7 +127,7 @@ def test_join_of_constant_then_exponential_is_eventual_exponential():
     j = S.join([S.constant(0.1), S.exponential(0.1, 0.2)], [15])
     e = S.eventual_exponential(0.1, 15, 0.2)
     np.testing.assert_allclose(j.values(80), e.values(80), rtol=1e-15)
-    assert j.start == e.start and j.gamma == pytest.approx(e.gamma, rel=1e-15)
+    assert j.start == e.start and j.lr_sum == pytest.approx(e.lr_sum, rel=1e-15)
     assert j.total(None) == pytest.approx(e.total(None), rel=1e-14)
 
 
@@ -135,7 +135,7 @@ def test_join_with_a_non_summable_tail_is_not_summable():
     j = S.join([S.exponential(0.1, 0.2), S.constant(0.01)], [5])
     assert j(5) == 0.01 and j(4) == pytest.approx(0.1 * math.exp(-0.8), rel=1e-15)
     with pytest.raises(ValueError, match="not summable"):
-        j.gamma
+        j.lr_sum
 
 
 @pytest.mark.parametrize(
@@ -155,7 +155,7 @@ def test_gamma_raises_for_non_summable_schedules(make):
     s = make()
     assert not s.rate_function.summable
     with pytest.raises(ValueError, match="not summable"):
-        s.gamma
+        s.gamma if isinstance(s, S.AdaptiveSchedule) else s.lr_sum
 
 
 def test_rate_functions():
@@ -194,7 +194,7 @@ def test_eventual_exponential_property(lr, start, rate, horizon):
     assert s(n - 1) == v[-1]
     # partial sums increase to the whole series τ·lr + Γ, with Σ_{t≥τ+h} α_t = Γ e^{−rh}
     assert s.total(n) == pytest.approx(math.fsum(v), rel=1e-13)
-    assert s.total(None) - s.total(n) == pytest.approx(s.gamma * math.exp(-rate * horizon), rel=1e-7, abs=1e-12 * lr)
+    assert s.total(None) - s.total(n) == pytest.approx(s.lr_sum * math.exp(-rate * horizon), rel=1e-7, abs=1e-12 * lr)
     assert s.total(n) <= s.total(None) * (1 + 1e-14)
 
 
@@ -213,7 +213,7 @@ def test_join_property(lr1, lr2, boundary, start, power):
     np.testing.assert_array_equal(v[:boundary], np.full(boundary, lr1))
     np.testing.assert_allclose(v[boundary:], second.values(n - boundary), rtol=1e-15)
     assert j.start == boundary + start
-    assert j.gamma == second.gamma
+    assert j.lr_sum == second.lr_sum
     assert j.total(None) == pytest.approx(boundary * lr1 + second.total(None), rel=1e-12)
 
 
@@ -253,3 +253,15 @@ def test_adaptive_cannot_be_called_without_a_gradient_norm():
 def test_repr_names_the_parameters():
     assert "eventual_exponential(lr=0.1, start=5, rate=0.2)" in repr(S.eventual_exponential(0.1, 5, 0.2))
     assert "boundaries=[3]" in repr(S.join([S.constant(0.1), S.constant(0.2)], [3]))
+
+
+def test_one_gamma_plain_schedules_have_lr_sum_adaptive_ones_have_the_budget():
+    """Γ means one thing, the budget of the LR-constraint theorem (a distance): a plain schedule has the sum
+    of its learning rates, ``lr_sum``, and no ``gamma``; the adaptive rule has Γ = Σ_k G(k) and no ``lr_sum``."""
+    plain = S.eventual_exponential(0.1, 10, 0.5)
+    assert plain.lr_sum == pytest.approx(0.1 / (1 - math.exp(-0.5)), rel=1e-14)
+    assert not hasattr(plain, "gamma")
+    ad = S.adaptive(0.1, 0, S.exponential_rate(0.2, 0.5))
+    assert ad.gamma == pytest.approx(0.2 / (1 - math.exp(-0.5)), rel=1e-14)
+    with pytest.raises(TypeError, match="depend on the run"):
+        ad.lr_sum

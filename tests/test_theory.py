@@ -461,7 +461,7 @@ def test_check_generalization_raises_on_distribution_shift():
     ds = lipnb.data.Dataset("shift", x, torch.zeros(n, dtype=torch.float64), x.clone(), signs)
     zero = lipnb.TwoLayerNet.from_weights(np.zeros((4, 1)), np.zeros(4), np.zeros(4), 0.0, "relu")
     with pytest.raises(BoundViolated, match="probability"):
-        theory.check_generalization(zero, ds, loss="mse")
+        theory.check_generalization(zero, ds, loss="mse", M_y=1.0)  # |y| <= 1 known a priori
 
 
 # ====================================================================================== validation
@@ -499,3 +499,66 @@ def test_argument_validation(huber_run):
         theory.check_mse_apriori(h)
     with pytest.raises(ValueError, match="w0"):
         theory.apriori_lipschitz_bound(0.5, 1.0, 1.0, 1.0, 1.0)
+
+
+# ====================================================================================== consistency vs prediction
+def test_generalization_check_says_when_it_cannot_fail():
+    """A bound at or above ell_max cannot fail (the gap never exceeds ell_max): a consistency check, not a
+    prediction; with enough data the same check becomes a prediction that can fail."""
+    g = torch.Generator().manual_seed(1)
+    n = 20_000
+    x = torch.rand(n, 1, generator=g, dtype=torch.float64) * 2 - 1
+    y = 0.5 * x[:, 0]
+    ds_small = lipnb.data.Dataset("line", x[:64], y[:64], x[64:2064], y[64:2064])
+    ds_large = lipnb.data.Dataset("line", x[:10_000], y[:10_000], x[10_000:], y[10_000:])
+    zero = lipnb.TwoLayerNet.from_weights(np.zeros((4, 1)), np.zeros(4), np.zeros(4), 0.0, "relu")
+    # the certified L enters the bound; with L = 1 and N = 64 the bound exceeds ell_max, with N = 10000 not
+    small = theory.check_generalization(zero, ds_small, loss="huber", lip_upper=1.0, R_x=1.0, M_y=0.5)
+    large = theory.check_generalization(zero, ds_large, loss="huber", lip_upper=1.0, R_x=1.0, M_y=0.5)
+    assert small.details["vacuous"] and small.kind == "consistency" and not small.details["can_fail"]
+    assert not large.details["vacuous"] and large.kind == "prediction" and large.details["can_fail"]
+    assert large.details["confidence"] == pytest.approx(1 - 2 * 0.05)
+    assert "[prediction]" in str(large) and large.to_dict()["kind"] == "prediction"
+
+
+def test_anchor_tau_covers_the_steps_after_tau_only():
+    """The counterexample: ReLU, m = 64, B_0 scaled by 8, constant LR 0.005, tau = 400. The product is about
+    67.68 at t = 0 and 66.25 at tau; the target 66.97 is accepted with anchor="tau" (the lemma restarted at
+    tau), and the guarantee holds from tau on, but not before: check_target over the whole run raises at t = 0."""
+    data = lipnb.data.noisy_sine(n_train=64, n_test=100, noise=0.1, seed=0)
+    base = lipnb.TwoLayerNet.init(d=1, width=64, activation="relu", seed=0)
+    net = lipnb.TwoLayerNet.from_weights(base.A, base.a, 8 * base.B, base.b, "relu")
+    target = 66.97
+    _, h, info = lipnb.train_to_target(net, data.x_train, data.y_train, target, lr=0.005, start=400, steps=800,
+                                       anchor="tau")
+    assert info["covers_from"] == 400
+    assert h.lip_product[0] > target > h.lip_product[400]
+    with pytest.raises(BoundViolated) as err:
+        theory.check_target(h, target)
+    assert err.value.step == 0
+    chk = theory.check_target(h, target, start=info["covers_from"])
+    assert chk.kind == "prediction" and chk.details["start"] == 400
+    # anchored at initialization, the floor L_s(|A_0| + P_tau)(|B_0| + P_tau) is above the target: refused
+    with pytest.raises(ValueError, match="budget"):
+        lipnb.train_to_target(net, data.x_train, data.y_train, target, lr=0.005, start=400, steps=800)
+
+
+def test_measured_rate_function_makes_the_lr_constraint_a_consistency_check(huber_run):
+    _, _, h, sched = huber_run
+    measured = theory.check_lr_constraint(h, theory.schedule_rate(sched, h), sched.start)
+    assert measured.kind == "consistency" and measured.details["valid_until"] == h.total_steps
+    assert measured.details["parts"][0].kind == "consistency"
+
+
+def test_sufficient_decrease_leaves_out_steps_that_cannot_fail():
+    """A run that has stalled promises decreases below the round-off tolerance: those steps are counted
+    apart, never as passes."""
+    data = lipnb.data.noisy_sine(n_train=32, n_test=10, noise=0.1, seed=0)
+    net = lipnb.TwoLayerNet.init(d=1, width=8, activation="tanh", seed=0)
+    # a decay so fast that the steps after the first few are far below any tolerance
+    _, h = lipnb.train(net, data.x_train, data.y_train, S.eventual_exponential(0.05, 5, 5.0), steps=60,
+                       loss="huber")
+    chk = theory.check_sufficient_decrease(h)
+    assert chk.kind == "prediction"
+    assert chk.details["sub_tolerance_steps"] > 0 and chk.details["checked_steps"] >= 5
+    assert chk.details["checked_steps"] + chk.details["sub_tolerance_steps"] == h.total_steps

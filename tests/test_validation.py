@@ -335,7 +335,7 @@ def test_boundaries_must_be_a_sequence(call):
 )
 def test_gamma_of_a_non_summable_schedule(sched):
     with pytest.raises(ValueError, match="not summable"):
-        sched.gamma
+        sched.lr_sum
     with pytest.raises(ValueError, match="not summable"):
         sched.total(None)
 

@@ -127,6 +127,7 @@ def _check_apriori(h: History, schedule: Any, delta: np.ndarray, name: str, extr
     n = {k: _2d(v) for k, v in h.norms.items()}
     w = n["A_fro"] + n["a"] + n["B"] + n["b"] + 1.0
     T = h.total_steps
+    kind = "consistency"  # a bound built from the run's own learning rates covers the run only
     if schedule is None:
         _need_every_step(h, f"{name} without a schedule")
         alpha = np.stack([_2d(h.lr[g]) for g in GROUPS], -1).max(-1)  # (T + 1, E); row T is not a step
@@ -137,6 +138,7 @@ def _check_apriori(h: History, schedule: Any, delta: np.ndarray, name: str, extr
         try:
             total = _schedule_total(schedule, E1)
             where = "Σα = schedule.total() over all steps"
+            kind = "prediction"  # fixed from θ₀ and the schedule before the run
         except ValueError:  # a schedule that never becomes summable: the bound covers the run only
             total = alpha[:-1].sum(axis=0)
             where = f"Σα over the run's {T} steps (the schedule is not summable; bound valid up to T only)"
@@ -152,7 +154,7 @@ def _check_apriori(h: History, schedule: Any, delta: np.ndarray, name: str, extr
                "lr_sum_from": where, "w0": w[0, 0] if single else w[0], "bound": bound[0] if single else bound,
                "parts": [grads, part_w], **extra}
     return _compare(f"{name}: L_σ‖A_t‖_op‖B_t‖ ≤ L_σ(w₀exp(δc₀Σα))²", _2d(h.lip_product), bound[None, :], h.steps,
-                    h.ensemble, details)
+                    h.ensemble, details, kind=kind)
 
 
 def check_huber_apriori(history: History, schedule: Any = None) -> Check:
@@ -167,6 +169,10 @@ def check_huber_apriori(history: History, schedule: Any = None) -> Check:
     ``log_every`` works; it must reproduce the rates in the history. Without it (e.g. for an adaptive
     run), the recorded rates are used (``log_every = 1``) and the bound covers the run's T steps.
     The constants are those of the corollary; see :func:`c0` for the derivation.
+    
+    Kind: with a summable ``schedule`` the bound is fixed from θ₀ and the schedule before the run, a
+    **prediction** check valid for every step; without one (or with a non-summable schedule) it is built
+    from the run's own learning rates and covers t ≤ T only, a **consistency** check.
     """
     h = _check_history(history)
     _need_gd(h, "Huber a-priori bound")
@@ -186,6 +192,9 @@ def check_mse_apriori(history: History, schedule: Any = None) -> Check:
     ≤ 2√R(θ₀) when the risk never increases. So the monotonicity is checked first, at every step
     (``log_every = 1``): ``BoundViolated`` at the first step t+1 with R(θ_{t+1}) > R(θ_t). (Without
     monotonicity, δ = 2 sup_t √R(θ_t) would serve instead.)
+    
+    Kind: as :func:`check_huber_apriori`. The hypothesis (a non-increasing MSE) is verified on t < T only;
+    a bound for later steps would need it there too, which no finite run can verify.
     """
     h = _check_history(history)
     _need_gd(h, "MSE a-priori bound")

@@ -51,6 +51,11 @@ class Check:
     lhs, rhs: the two sides, arrays over the logged steps checked (shape (T,) or (T, E)) or scalars.
     steps: the steps of the rows of ``lhs``/``rhs`` (``None`` when not indexed by steps).
     details: extra numbers (constants used, sub-checks under ``"parts"``).
+    kind: ``"prediction"`` when the right-hand side was fixed before the part of the run it covers, so
+        that the check could fail (a bound computed at τ and checked on later steps; an a-priori bound);
+        ``"consistency"`` when the inequality holds by construction of what was recorded or measured (a
+        rate function measured on the same run, the triangle inequality on recorded steps, a vacuous
+        bound), so that the check tests the code rather than the theorem. Each ``check_…`` says which.
     """
 
     name: str
@@ -64,12 +69,13 @@ class Check:
     rhs: Any
     steps: np.ndarray | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    kind: str = "consistency"
 
     def __str__(self) -> str:
         where = f" at step {self.worst_step}" if self.worst_step is not None else ""
         who = f" (member {self.worst_member})" if self.worst_member is not None else ""
         status = "holds" if self.holds else "FAILS"
-        return (f"{self.name}: {status}; worst margin {self.worst_margin:.4g}{where}{who}; "
+        return (f"[{self.kind}] {self.name}: {status}; worst margin {self.worst_margin:.4g}{where}{who}; "
                 f"min rhs/lhs {self.ratio:.4g}; final rhs/lhs {self.final_ratio:.4g}")
 
     def to_dict(self) -> dict[str, Any]:
@@ -77,7 +83,7 @@ class Check:
         out: dict[str, Any] = {
             "name": self.name, "holds": self.holds, "worst_margin": self.worst_margin,
             "worst_step": self.worst_step, "worst_member": self.worst_member, "ratio": self.ratio,
-            "final_ratio": self.final_ratio,
+            "final_ratio": self.final_ratio, "kind": self.kind,
         }
         for k, v in self.details.items():
             if isinstance(v, (bool, int, float, str, np.floating, np.integer)) or v is None:
@@ -93,7 +99,7 @@ def _violated(lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
 
 
 def _compare(name: str, lhs: Any, rhs: Any, steps: np.ndarray | None, ensemble: int | None,
-             details: dict[str, Any] | None = None, explain: str = "") -> Check:
+             details: dict[str, Any] | None = None, explain: str = "", kind: str = "consistency") -> Check:
     """Check ``lhs ≤ rhs`` entrywise; raise at the earliest violation, else return the margins.
 
     Arrays are (T,) or (T, E) (rows are the logged steps ``steps``, columns the members), or anything
@@ -108,7 +114,7 @@ def _compare(name: str, lhs: Any, rhs: Any, steps: np.ndarray | None, ensemble: 
         where = "" if steps is not None else (f"entry {row}" if L2.shape[0] > 1 else "")
         parts = [p for p in (member, where, explain) if p]
         raise BoundViolated(name, step, L2[row, col], R2[row, col], "; ".join(parts))
-    return _summarize(name, lhs, rhs, steps, ensemble, details)
+    return _summarize(name, lhs, rhs, steps, ensemble, details, kind)
 
 
 def _rows(lhs: Any, rhs: Any) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
@@ -119,8 +125,10 @@ def _rows(lhs: Any, rhs: Any) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
 
 
 def _summarize(name: str, lhs: Any, rhs: Any, steps: np.ndarray | None, ensemble: int | None,
-               details: dict[str, Any] | None = None) -> Check:
+               details: dict[str, Any] | None = None, kind: str = "consistency") -> Check:
     """The margins and ratios of ``lhs ≤ rhs`` (no checking)."""
+    if kind not in ("consistency", "prediction"):
+        raise ValueError(f"kind must be 'consistency' or 'prediction'; got {kind!r}")
     L2, R2, shape = _rows(lhs, rhs)
     margin = R2 - L2
     if margin.size == 0:
@@ -135,7 +143,7 @@ def _summarize(name: str, lhs: Any, rhs: Any, steps: np.ndarray | None, ensemble
         ratio=float(ratios.min()), final_ratio=float(ratios[-1].min()),
         lhs=L2.reshape(shape) if shape else float(L2[0, 0]),
         rhs=R2.reshape(shape) if shape else float(R2[0, 0]),
-        steps=steps, details=dict(details or {}),
+        steps=steps, details=dict(details or {}), kind=kind,
     )
 
 

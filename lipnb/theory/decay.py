@@ -44,6 +44,11 @@ def _decay_rows(history: History, rates: list[RateFunction], start: int
     return history.steps[rows], sl.max(axis=-1), sl.argmax(axis=-1), G
 
 
+def _kind_of(rates: list[RateFunction]) -> str:
+    """A rate function measured on the run (:func:`schedule_rate`) makes the constraint true by construction."""
+    return "consistency" if any(getattr(r, "measured_until", None) is not None for r in rates) else "prediction"
+
+
 def _start(start: Any, history: History) -> int:
     return check_int("start", start, minimum=0, maximum=history.total_steps)
 
@@ -55,6 +60,10 @@ def check_decay_constraint(history: History, rate: Any, start: int) -> Check:
     :func:`train_to_target` builds). ``lhs`` is max_g α^g_t ‖∇_g R(θ_t)‖ (the binding group per step is
     in ``details["group"]``), ``rhs`` is G(t − τ). The record at the final step T (no step taken from it)
     is not checked. Needs ``log_every = 1``.
+
+    Kind: a **consistency** check when G was measured on this run by :func:`schedule_rate` (then the
+    constraint holds by construction on t < T), a **prediction** check when G was fixed before the steps
+    it covers (the adaptive rule's own rate function, or any G given in advance).
     """
     h = _check_history(history)
     E1 = 1 if h.ensemble is None else h.ensemble
@@ -71,7 +80,7 @@ def check_decay_constraint(history: History, rate: Any, start: int) -> Check:
         explain = f"group {GROUPS[grp[row, col]]}; rate {rates[col].description}; " + explain
     desc = rates[0].description if E1 == 1 else [r.description for r in rates]
     return _compare("Decay constraint: α^g_t‖∇_g R(θ_t)‖ ≤ G(t−τ)", lhs, G, steps, h.ensemble,
-                    {"group": np.array(GROUPS)[grp], "start": start, "rate": desc}, explain)
+                    {"group": np.array(GROUPS)[grp], "start": start, "rate": desc}, explain, _kind_of(rates))
 
 
 def constraint_holds(history: History, rate: Any, start: int) -> bool:
@@ -112,7 +121,12 @@ def check_lr_constraint(history: History, rate: Any, start: int, lip_upper: Any 
     4. if ``lip_upper`` is given, the certified Lip(f_T) of the final network ≤ the same bound.
 
     With ``s`` given, ``details["bound_with_prop_3_1"]`` is the bound with ‖A₀‖_op, ‖B₀‖ replaced by
-    their Initialization bound bounds (valid with probability ≥ 1 − 2e^{−s²/2} over a LeCun initialization).
+    their initialization bounds (valid with probability ≥ 1 − 2e^{−s²/2} over a LeCun initialization).
+
+    Kind: with a rate function measured on the run (:func:`schedule_rate`), a **consistency** check that
+    certifies the run *a posteriori* for t ≤ T only (``details["valid_until"]`` = T): nothing is said
+    about later steps, whose gradients were not measured. With a rate function fixed in advance (the
+    adaptive rule), a **prediction** check: the bound, fixed at τ, is tested on every later step.
     """
     h = _check_history(history)
     E = h.ensemble
@@ -123,12 +137,14 @@ def check_lr_constraint(history: History, rate: Any, start: int, lip_upper: Any 
     tau_row = _row_of(h, start)
     P = {g: _2d(h.path_length[g]) for g in GROUPS}
     excess = np.stack([P[g] - P[g][tau_row] for g in GROUPS], axis=-1).max(axis=-1)
-    paths = _compare("LR-constraint theorem: P^g_t − P^g_τ ≤ Γ", excess, gamma[None, :], h.steps, E)
+    kind = _kind_of(rates)
+    paths = _compare("LR-constraint theorem: P^g_t − P^g_τ ≤ Γ", excess, gamma[None, :], h.steps, E, kind=kind)
     A0, B0 = _2d(h.norms["A_op"])[0], _2d(h.norms["B"])[0]
     bound = lr_constraint_bound(A0, B0, P["A"][tau_row], P["B"][tau_row], gamma, h.lipschitz_activation)
     details: dict[str, Any] = {"gamma": float(gamma[0]) if E is None else gamma, "start": start,
                                "bound": bound[0] if E is None else bound,
-                               "parts": [constraint, paths]}
+                               "parts": [constraint, paths],
+                               "valid_until": h.total_steps if kind == "consistency" else None}
     if s is not None:
         A_b, B_b, prob = init_operator_bounds(h.width, h.d, s)
         with_init = lr_constraint_bound(A_b, B_b, P["A"][tau_row], P["B"][tau_row], gamma, h.lipschitz_activation)
@@ -138,7 +154,7 @@ def check_lr_constraint(history: History, rate: Any, start: int, lip_upper: Any 
         ups = _per_member(lip_upper, A0.shape[0], "lip_upper")
         details["parts"].append(_compare("LR-constraint theorem: certified Lip(f_T) ≤ bound", ups[None, :], bound[None, :], None, E))
     return _compare("LR-constraint theorem: L_σ‖A_t‖_op‖B_t‖ ≤ L_σ(‖A₀‖+P^A_τ+Γ)(‖B₀‖+P^B_τ+Γ)", _2d(h.lip_product),
-                    bound[None, :], h.steps, E, details)
+                    bound[None, :], h.steps, E, details, kind=kind)
 
 
 def _lr_matrix(schedule: Any, n: int, E: int) -> np.ndarray:
@@ -225,12 +241,23 @@ def schedule_rate(schedule: Schedule, history: History) -> RateFunction:
     rf = schedule.rate_function
     gamma = S * rf.gamma if rf.summable else math.inf
     desc = f"{S:.6g} × [{rf.description}] (schedule {schedule.description} × measured sup ‖∇R‖)"
-    return RateFunction(lambda kk: S * np.asarray(schedule.G(kk.astype(np.int64)), dtype=np.float64), gamma, desc)
+    out = RateFunction(lambda kk: S * np.asarray(schedule.G(kk.astype(np.int64)), dtype=np.float64), gamma, desc)
+    out.measured_until = h.total_steps  # S is known on t < T only: the rate function certifies t <= T
+    return out
 
 
-def check_target(history: History, target: float) -> Check:
-    """Adaptive rule's guarantee: L_σ‖A_t‖_op‖B_t‖ ≤ L (``target``) at every logged step."""
+def check_target(history: History, target: float, start: int = 0) -> Check:
+    """The adaptive rule's guarantee ({prf:ref}`cor-adaptive`): L_σ‖A_t‖_op‖B_t‖ ≤ L (``target``) at every
+    logged step t ≥ ``start``.
+
+    ``start`` is where the guarantee begins: 0 for :func:`lipnb.train_to_target` with ``anchor="init"``, τ
+    with ``anchor="tau"`` (before τ the product may exceed L); pass ``info["covers_from"]``. A
+    **prediction** check: the target is fixed before the steps it covers, and the run's steps must keep
+    the product below it.
+    """
     h = _check_history(history)
     target = check_real("target", target, positive=True)
-    return _compare("Adaptive rule: L_σ‖A_t‖_op‖B_t‖ ≤ L", _2d(h.lip_product), target, h.steps, h.ensemble,
-                    {"target": target})
+    start = _start(start, h)
+    rows = h.steps >= start
+    return _compare("Adaptive rule: L_σ‖A_t‖_op‖B_t‖ ≤ L", _2d(h.lip_product)[rows], target, h.steps[rows],
+                    h.ensemble, {"target": target, "start": start}, kind="prediction")

@@ -85,7 +85,7 @@ def check_init(net: TwoLayerNet, s: float, level: float = 1e-6) -> Check:
                 f"{'‖A₀‖_op' if j == 0 else '‖B₀‖₂'} above its bound at s = {s:g}; an event of probability "
                 f"at most {p_fail:.3g} for a LeCun initialization",
             )
-        return _summarize(name, lhs[0], rhs[0], None, None, details)
+        return _summarize(name, lhs[0], rhs[0], None, None, details, "prediction")
     if K and tail < level:
         e = int(np.flatnonzero(bad)[0])
         j = int(np.argmax(lhs[e] - rhs[e]))
@@ -95,4 +95,4 @@ def check_init(net: TwoLayerNet, s: float, level: float = 1e-6) -> Check:
             f"{p_fail:.3g} per member, P(Binomial({E}, {p_fail:.3g}) >= {K}) = {tail:.3g} < {level:g}",
         )
     # rows: [‖A₀‖_op, ‖B₀‖₂], columns: members; a few failures, when plausible, show as negative margins
-    return _summarize(name, lhs.T, rhs.T, None, E, details)
+    return _summarize(name, lhs.T, rhs.T, None, E, details, "prediction")

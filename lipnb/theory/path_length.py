@@ -35,7 +35,8 @@ def check_path_length(history: History, lip_upper: Any = None) -> Check:
     bound on Lip(f) of the final network, one per member for an ensemble) it must not exceed the final
     bound either. The returned check is the Lipschitz one; the others are in ``details["parts"]``.
     At t = 0 both sides are equal, so the tightest ratio is 1; ``final_ratio`` says how loose the
-    bound has become by the end.
+    bound has become by the end. A **consistency** check: the lemma is the triangle inequality on the
+    steps the run recorded, so it tests the recorded norms and path lengths, not a prediction.
     """
     h = _check_history(history)
     E = h.ensemble
