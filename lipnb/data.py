@@ -21,8 +21,18 @@ import torch
 from ._validate import check_int, check_real
 from .nets import TwoLayerNet
 
-__all__ = ["Dataset", "noisy_sine", "teacher", "diabetes", "validation_split", "friedman1", "friedman1_function",
-           "Friedman1Target", "FRIEDMAN1_LIPSCHITZ", "digits_binary"]
+__all__ = [
+    "Dataset",
+    "noisy_sine",
+    "teacher",
+    "diabetes",
+    "validation_split",
+    "friedman1",
+    "friedman1_function",
+    "Friedman1Target",
+    "FRIEDMAN1_LIPSCHITZ",
+    "digits_binary",
+]
 
 
 @dataclass(frozen=True)
@@ -175,8 +185,7 @@ def friedman1_function(x: torch.Tensor) -> torch.Tensor:
     """Friedman's #1 regression function, f(x) = 10 sin(π x₁x₂) + 20 (x₃ − 1/2)² + 10 x₄ + 5 x₅, for x of
     shape (N, d ≥ 5) (coordinates beyond the fifth are ignored); the function of scikit-learn's
     ``make_friedman1``."""
-    return (10.0 * torch.sin(math.pi * x[:, 0] * x[:, 1]) + 20.0 * (x[:, 2] - 0.5) ** 2 + 10.0 * x[:, 3]
-            + 5.0 * x[:, 4])
+    return 10.0 * torch.sin(math.pi * x[:, 0] * x[:, 1]) + 20.0 * (x[:, 2] - 0.5) ** 2 + 10.0 * x[:, 3] + 5.0 * x[:, 4]
 
 
 class Friedman1Target:
@@ -237,12 +246,15 @@ def friedman1(n_train: int = 200, n_test: int = 1000, noise: float = 1.0, seed: 
     if n_train < 2 or not bool((sx > 0).all()) or sy <= 0:
         raise ValueError(f"n_train must be at least 2 so that the training part can be standardized; got {n_train}")
     target = Friedman1Target(mx, sx, my, sy)
-    return Dataset("friedman1", (xtr - mx) / sx, (ytr - my) / sy, (xte - mx) / sx, (yte - my) / sy, target,
-                   noise / sy)
+    return Dataset("friedman1", (xtr - mx) / sx, (ytr - my) / sy, (xte - mx) / sx, (yte - my) / sy, target, noise / sy)
 
 
-def digits_binary(test_fraction: float = 0.5, seed: int = 0, positive: Sequence[int] = (0, 2, 4, 6, 8),
-                  negative: Sequence[int] = (1, 3, 5, 7, 9)) -> Dataset:
+def digits_binary(
+    test_fraction: float = 0.5,
+    seed: int = 0,
+    positive: Sequence[int] = (0, 2, 4, 6, 8),
+    negative: Sequence[int] = (1, 3, 5, 7, 9),
+) -> Dataset:
     """A binary task on scikit-learn's shipped handwritten digits (8 × 8 images, d = 64), as regression.
 
     Images whose digit is in ``positive`` get the target +1, those in ``negative`` −1 (default: even against
