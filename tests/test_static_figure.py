@@ -3,8 +3,9 @@
 A headless Chromium opens the built page (served on 127.0.0.1) inside a small harness page of the same
 origin, waits for the plotly figure, presses the mouse on the last step of the decay-rate slider, and
 reports the plotted loss curve before and after; the test asserts that the data and the title changed.
-No Python browser driver is needed: the harness writes its result into its own DOM, which Chromium
-prints with ``--dump-dom``.
+A second harness opens the page at three widths (800, 1200 and 1600 px) and asserts that the figure's
+title, its legend, the panels' titles and the panels do not overlap. No Python browser driver is needed:
+each harness writes its result into its own DOM, which Chromium prints with ``--dump-dom``.
 
 Skips cleanly when Chromium or the built page is absent. The page is looked up in ``$LIPNB_BOOK_HTML``
 (default: ``_build/html`` of the repository, as ``make book`` writes it).
@@ -70,6 +71,31 @@ f.onload = function () {
 </script></body></html>"""
 
 
+# The page at three widths; for each, the boxes of the title, the legend, the panels' titles and the panels.
+WIDTHS = (800, 1200, 1600)
+LAYOUT = """<!DOCTYPE html><html><body><pre id="result">pending</pre>
+__FRAMES__
+<script>
+function box(e) { var r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }
+var out = {}, frames = document.querySelectorAll('iframe'), t0 = Date.now();
+function report() { document.getElementById('result').textContent = JSON.stringify(out); }
+(function poll() {
+  frames.forEach(function (f) {
+    var d = f.contentDocument, gd = d && d.getElementById('lipnb-decay-grid');
+    if (out[f.width] || !gd || !gd.data || !gd.querySelector('.gtitle')) return;
+    out[f.width] = {figure: box(gd), title: box(gd.querySelector('.gtitle')),
+                    legend: box(gd.querySelector('.legend .bg')),
+                    panel_titles: Array.from(gd.querySelectorAll('.annotation')).map(box),
+                    panels: Array.from(gd.querySelectorAll('.draglayer .nsewdrag')).map(box)};
+  });
+  if (Object.keys(out).length < frames.length && Date.now() - t0 < 30000) { setTimeout(poll, 100); return; }
+  report();
+})();
+</script></body></html>""".replace(
+    "__FRAMES__", "".join(f'<iframe src="/{PAGE}" width="{w}" height="1600"></iframe>' for w in WIDTHS)
+)
+
+
 def _browser() -> str | None:
     for name in BROWSERS:
         path = shutil.which(name)
@@ -81,8 +107,8 @@ def _browser() -> str | None:
 def _serve(directory: Path) -> tuple[http.server.ThreadingHTTPServer, int]:
     class Handler(http.server.SimpleHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            if self.path == "/__harness.html":
-                body = (HARNESS % PAGE).encode()
+            if self.path in ("/__harness.html", "/__layout.html"):
+                body = (HARNESS % PAGE if self.path == "/__harness.html" else LAYOUT).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
@@ -99,7 +125,8 @@ def _serve(directory: Path) -> tuple[http.server.ThreadingHTTPServer, int]:
     return server, server.server_address[1]
 
 
-def test_slider_changes_the_plotted_data(tmp_path: Path) -> None:
+def _run_harness(harness: str, tmp_path: Path) -> dict:
+    """Open ``harness`` of the built book in headless Chromium; the JSON it wrote into its result element."""
     browser = _browser()
     if browser is None:
         pytest.skip("no Chromium found (apt-get install chromium)")
@@ -115,7 +142,7 @@ def test_slider_changes_the_plotted_data(tmp_path: Path) -> None:
                 f"--user-data-dir={tmp_path / 'profile'}",
                 "--virtual-time-budget=60000",
                 "--dump-dom",
-                f"http://127.0.0.1:{port}/__harness.html",
+                f"http://127.0.0.1:{port}/{harness}",
             ],
             capture_output=True,
             text=True,
@@ -125,8 +152,30 @@ def test_slider_changes_the_plotted_data(tmp_path: Path) -> None:
         server.shutdown()
     found = re.search(r'<pre id="result">(.*?)</pre>', out.stdout, re.S)
     assert found, f"no result from the browser; stderr: {out.stderr[-2000:]}"
-    result = json.loads(html.unescape(found.group(1)))
+    return json.loads(html.unescape(found.group(1)))
+
+
+def test_slider_changes_the_plotted_data(tmp_path: Path) -> None:
+    result = _run_harness("__harness.html", tmp_path)
     assert "error" not in result, result
     assert result["active1"][1] == result["n_steps"] - 1 != result["active0"][1], result
     assert result["changed"], result
     assert result["title1"] != result["title0"], result
+
+
+def _overlap(a: list[float], b: list[float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_title_legend_and_panels_do_not_overlap(tmp_path: Path) -> None:
+    result = _run_harness("__layout.html", tmp_path)
+    assert sorted(result) == sorted(str(w) for w in WIDTHS), result
+    for width, boxes in result.items():
+        title, legend, figure = boxes["title"], boxes["legend"], boxes["figure"]
+        assert len(boxes["panel_titles"]) == 4 and len(boxes["panels"]) == 4, (width, boxes)
+        # the title lies inside the figure (not cut at its top or right edge) and above the legend
+        assert figure[0] <= title[0] and figure[1] <= title[1] and title[2] <= figure[2], (width, boxes)
+        assert not _overlap(title, legend), (width, "title over legend", boxes)
+        for other in boxes["panel_titles"] + boxes["panels"]:
+            assert not _overlap(legend, other), (width, "legend over a panel", boxes)
+            assert not _overlap(title, other), (width, "title over a panel", boxes)
