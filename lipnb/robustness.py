@@ -34,6 +34,7 @@ __all__ = [
     "pgd_l2",
     "attack_distance",
     "robust_accuracy",
+    "evaluate",
     "row_space_net",
 ]
 
@@ -204,6 +205,36 @@ def attack_distance(
         hi = torch.where(hit, mid, hi)
         lo = torch.where(hit, lo, mid)
     return dist, adv
+
+
+def evaluate(
+    f: Classifier,
+    x: Any,
+    y: Any,
+    lipschitz: float,
+    eps: Sequence[float],
+    eps_max: float = 2.0,
+    steps: int = 20,
+    bisections: int = 10,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Certified and attacked robustness of sign f on (x, y), with L = ``lipschitz`` ≥ Lip(f), in one call.
+
+    Returns a dict with ``radius`` (:func:`certified_radius`, negative where misclassified), ``distance``
+    (:func:`attack_distance` up to ``eps_max``), ``certified`` and ``attacked`` (:func:`certified_accuracy` and
+    :func:`robust_accuracy` at each ε of ``eps``), and ``closer``: how many correctly classified points have an
+    adversarial example inside their certified radius, which is 0 whenever L ≥ Lip(f).
+    """
+    radius = certified_radius(f, x, y, lipschitz)
+    distance, _ = attack_distance(f, x, y, eps_max, steps=steps, bisections=bisections, seed=seed)
+    ok = radius > 0
+    return {
+        "radius": radius,
+        "distance": distance,
+        "certified": certified_accuracy(radius, eps),
+        "attacked": robust_accuracy(f, x, y, eps, steps=steps, seed=seed),
+        "closer": int((distance[ok] < radius[ok]).sum()),
+    }
 
 
 def row_space_net(net: TwoLayerNet) -> tuple[TwoLayerNet, torch.Tensor]:

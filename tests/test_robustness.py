@@ -83,6 +83,19 @@ def test_certified_accuracy_is_below_the_attacked_accuracy_and_both_start_at_the
     assert attacked[-1] < clean  # the attack does something
 
 
+def test_evaluate_gathers_the_parts_and_counts_violations(trained):
+    net, cert, x, y = trained
+    eps = [0.0, 0.1, 0.3]
+    ev = rb.evaluate(net, x, y, cert.upper, eps, eps_max=4.0)
+    torch.testing.assert_close(ev["radius"], rb.certified_radius(net, x, y, cert.upper))
+    dist, _ = rb.attack_distance(net, x, y, eps_max=4.0, bisections=10)
+    torch.testing.assert_close(ev["distance"], dist)
+    np.testing.assert_array_equal(ev["certified"], rb.certified_accuracy(ev["radius"], eps))
+    np.testing.assert_array_equal(ev["attacked"], rb.robust_accuracy(net, x, y, eps))
+    assert ev["closer"] == 0
+    assert rb.evaluate(net, x, y, cert.lower / 3, eps, eps_max=4.0)["closer"] > 10
+
+
 def test_pgd_stays_in_the_ball_and_lowers_the_margin(trained):
     net, _, x, y = trained
     eps = torch.linspace(0.0, 0.5, x.shape[0], dtype=torch.float64)
