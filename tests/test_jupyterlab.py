@@ -41,7 +41,7 @@ FLAGS = [
     "--no-first-run",
 ]
 DEADLINE_S = 150  # the whole test, server start to the new figure
-NEW_TAU = "400"  # the chapter's default τ is 1000
+NEW_TAU = "400"  # the chapter's default τ is 6000
 
 sync_api = pytest.importorskip(
     "playwright.sync_api",
