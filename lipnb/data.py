@@ -81,8 +81,9 @@ def _sizes(n_train: int, n_test: int) -> tuple[int, int]:
     return check_int("n_train", n_train, minimum=1), check_int("n_test", n_test, minimum=1)
 
 
-def noisy_sine(n_train: int = 64, n_test: int = 2000, noise: float = 0.1, seed: int = 0,
-               frequency: float = 1.0) -> Dataset:
+def noisy_sine(
+    n_train: int = 64, n_test: int = 2000, noise: float = 0.1, seed: int = 0, frequency: float = 1.0
+) -> Dataset:
     """E1: x ~ U[−1, 1], y = sin(2π·frequency·x) + N(0, noise²), training and test drawn alike."""
     n_train, n_test = _sizes(n_train, n_test)
     noise = check_real("noise", noise, nonnegative=True)
@@ -109,8 +110,15 @@ def _unit_ball(n: int, d: int, g: torch.Generator) -> torch.Tensor:
     return direction * radius
 
 
-def teacher(d: int, n_train: int = 256, n_test: int = 2000, width: int = 8, activation: str = "tanh",
-            noise: float = 0.1, seed: int = 0) -> Dataset:
+def teacher(
+    d: int,
+    n_train: int = 256,
+    n_test: int = 2000,
+    width: int = 8,
+    activation: str = "tanh",
+    noise: float = 0.1,
+    seed: int = 0,
+) -> Dataset:
     """E2: inputs uniform in the unit ball of R^d, y = f*(x) + N(0, noise²) for a random teacher f*.
 
     The teacher is ``TwoLayerNet.init(d, width, activation, seed=seed + 10_000)``, rescaled so that its
@@ -156,8 +164,9 @@ def diabetes(test_fraction: float = 0.25, seed: int = 0) -> Dataset:
     def t(a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float64)
 
-    return Dataset("diabetes", t((X[tr] - mx) / sx), t((y[tr] - my) / sy), t((X[te] - mx) / sx),
-                   t((y[te] - my) / sy), None, 0.0)
+    return Dataset(
+        "diabetes", t((X[tr] - mx) / sx), t((y[tr] - my) / sy), t((X[te] - mx) / sx), t((y[te] - my) / sy), None, 0.0
+    )
 
 
 def validation_split(data: Dataset, n_val: int) -> tuple[Dataset, Dataset]:

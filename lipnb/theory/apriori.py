@@ -37,8 +37,9 @@ def huber_gradient_bounds(net: TwoLayerNet, R_x: float, delta: float) -> dict[st
     return _gradient_bounds(n["A_op"], n["a"], n["B"], act.lipschitz, abs(act.value_at_zero), net.width, R_x, delta)
 
 
-def _gradient_bounds(A_op: Any, a: Any, B: Any, L_sigma: float, sigma0: float, m: int, R_x: float,
-                     delta: Any) -> dict[str, Any]:
+def _gradient_bounds(
+    A_op: Any, a: Any, B: Any, L_sigma: float, sigma0: float, m: int, R_x: float, delta: Any
+) -> dict[str, Any]:
     return {
         "A": delta * L_sigma * R_x * B,
         "a": delta * L_sigma * B,
@@ -72,15 +73,29 @@ def check_huber_gradients(history: History, delta: Any = None) -> Check:
     act = _activation_of(h)
     dl = _effective_delta(h, delta)
     n = {k: _2d(v) for k, v in h.norms.items()}
-    bounds = _gradient_bounds(n["A_op"], n["a"], n["B"], h.lipschitz_activation, abs(act.value_at_zero), h.width,
-                              h.x_radius, dl)
-    labels = {"A": "‖∇_A R‖_F ≤ δL_σR_x‖B‖", "a": "‖∇_a R‖ ≤ δL_σ‖B‖",
-              "B": "‖∇_B R‖ ≤ δ(L_σ(R_x‖A‖_op+‖a‖)+√m|σ(0)|)", "b": "|∇_b R| ≤ δ"}
-    parts = [_compare(f"Huber a-priori bound: {labels[g]}", _2d(h.grad_norm[g]), bounds[g], h.steps, h.ensemble) for g in GROUPS]
+    bounds = _gradient_bounds(
+        n["A_op"], n["a"], n["B"], h.lipschitz_activation, abs(act.value_at_zero), h.width, h.x_radius, dl
+    )
+    labels = {
+        "A": "‖∇_A R‖_F ≤ δL_σR_x‖B‖",
+        "a": "‖∇_a R‖ ≤ δL_σ‖B‖",
+        "B": "‖∇_B R‖ ≤ δ(L_σ(R_x‖A‖_op+‖a‖)+√m|σ(0)|)",
+        "b": "|∇_b R| ≤ δ",
+    }
+    parts = [
+        _compare(f"Huber a-priori bound: {labels[g]}", _2d(h.grad_norm[g]), bounds[g], h.steps, h.ensemble)
+        for g in GROUPS
+    ]
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.stack([np.where(bounds[g] > 0, _2d(h.grad_norm[g]) / bounds[g], 0.0) for g in GROUPS], -1).max(-1)
-    return _compare("Huber a-priori bound: max_g ‖∇_g R‖/bound_g ≤ 1", rel, 1.0, h.steps, h.ensemble,
-                    {"delta": dl[0, 0] if h.loss_name == "huber" or delta is not None else "2√R(θ_t)", "parts": parts})
+    return _compare(
+        "Huber a-priori bound: max_g ‖∇_g R‖/bound_g ≤ 1",
+        rel,
+        1.0,
+        h.steps,
+        h.ensemble,
+        {"delta": dl[0, 0] if h.loss_name == "huber" or delta is not None else "2√R(θ_t)", "parts": parts},
+    )
 
 
 def c0(L_sigma: float, R_x: float, m: int, sigma0: float) -> float:
@@ -115,7 +130,7 @@ def apriori_lipschitz_bound(w0: Any, delta: float, c0: float, lr_sum: Any, L_sig
         raise ValueError(f"lr_sum must be >= 0 (it may be inf); got {lr_sum}")
     with np.errstate(over="ignore"):
         W = w0 * np.exp(delta * c0 * s)
-        out = L_sigma * ((W - 1.0) ** 2 / 4.0 if sharp else W ** 2)
+        out = L_sigma * ((W - 1.0) ** 2 / 4.0 if sharp else W**2)
     return float(out) if out.ndim == 0 else out
 
 
@@ -150,11 +165,25 @@ def _check_apriori(h: History, schedule: Any, delta: np.ndarray, name: str, extr
     bound = np.atleast_1d(bound)
     grads = check_huber_gradients(h, delta=np.broadcast_to(delta, w.shape))
     single = h.ensemble is None
-    details = {"c0": const, "delta": delta[0] if single else delta, "lr_sum": total[0] if single else total,
-               "lr_sum_from": where, "w0": w[0, 0] if single else w[0], "bound": bound[0] if single else bound,
-               "parts": [grads, part_w], **extra}
-    return _compare(f"{name}: L_σ‖A_t‖_op‖B_t‖ ≤ L_σ(w₀exp(δc₀Σα))²", _2d(h.lip_product), bound[None, :], h.steps,
-                    h.ensemble, details, kind=kind)
+    details = {
+        "c0": const,
+        "delta": delta[0] if single else delta,
+        "lr_sum": total[0] if single else total,
+        "lr_sum_from": where,
+        "w0": w[0, 0] if single else w[0],
+        "bound": bound[0] if single else bound,
+        "parts": [grads, part_w],
+        **extra,
+    }
+    return _compare(
+        f"{name}: L_σ‖A_t‖_op‖B_t‖ ≤ L_σ(w₀exp(δc₀Σα))²",
+        _2d(h.lip_product),
+        bound[None, :],
+        h.steps,
+        h.ensemble,
+        details,
+        kind=kind,
+    )
 
 
 def check_huber_apriori(history: History, schedule: Any = None) -> Check:
@@ -169,7 +198,7 @@ def check_huber_apriori(history: History, schedule: Any = None) -> Check:
     ``log_every`` works; it must reproduce the rates in the history. Without it (e.g. for an adaptive
     run), the recorded rates are used (``log_every = 1``) and the bound covers the run's T steps.
     The constants are those of the corollary; see :func:`c0` for the derivation.
-    
+
     Kind: with a summable ``schedule`` the bound is fixed from θ₀ and the schedule before the run, a
     **prediction** check valid for every step; without one (or with a non-summable schedule) it is built
     from the run's own learning rates and covers t ≤ T only, a **consistency** check.
@@ -178,7 +207,8 @@ def check_huber_apriori(history: History, schedule: Any = None) -> Check:
     _need_gd(h, "Huber a-priori bound")
     if h.loss_name != "huber":
         raise ValueError(
-            f"Huber a-priori bound is for the Huber loss; this run used {h.loss_name!r} (use check_mse_apriori for the MSE)"
+            f"Huber a-priori bound is for the Huber loss; this run used {h.loss_name!r} "
+            "(use check_mse_apriori for the MSE)"
         )
     E1 = 1 if h.ensemble is None else h.ensemble
     return _check_apriori(h, schedule, np.full(E1, float(h.delta)), "Huber a-priori bound", {})
@@ -192,7 +222,7 @@ def check_mse_apriori(history: History, schedule: Any = None) -> Check:
     ≤ 2√R(θ₀) when the risk never increases. So the monotonicity is checked first, at every step
     (``log_every = 1``): ``BoundViolated`` at the first step t+1 with R(θ_{t+1}) > R(θ_t). (Without
     monotonicity, δ = 2 sup_t √R(θ_t) would serve instead.)
-    
+
     Kind: as :func:`check_huber_apriori`. The hypothesis (a non-increasing MSE) is verified on t < T only;
     a bound for later steps would need it there too, which no finite run can verify.
     """
@@ -202,7 +232,13 @@ def check_mse_apriori(history: History, schedule: Any = None) -> Check:
         raise ValueError(f"MSE a-priori bound is for the MSE; this run used {h.loss_name!r} (use check_huber_apriori)")
     _need_every_step(h, "MSE a-priori bound's monotonicity check")
     loss = _2d(h.loss)
-    mono = _compare("MSE a-priori bound: R(θ_(t+1)) ≤ R(θ_t)", loss[1:], loss[:-1], h.steps[1:], h.ensemble,
-                    explain="the MSE increased, so δ = 2√R(θ₀) is not justified")
+    mono = _compare(
+        "MSE a-priori bound: R(θ_(t+1)) ≤ R(θ_t)",
+        loss[1:],
+        loss[:-1],
+        h.steps[1:],
+        h.ensemble,
+        explain="the MSE increased, so δ = 2√R(θ₀) is not justified",
+    )
     delta = 2.0 * np.sqrt(loss[0])
     return _check_apriori(h, schedule, delta, "MSE a-priori bound", {"monotone": mono})

@@ -75,15 +75,22 @@ class Check:
         where = f" at step {self.worst_step}" if self.worst_step is not None else ""
         who = f" (member {self.worst_member})" if self.worst_member is not None else ""
         status = "holds" if self.holds else "FAILS"
-        return (f"[{self.kind}] {self.name}: {status}; worst margin {self.worst_margin:.4g}{where}{who}; "
-                f"min rhs/lhs {self.ratio:.4g}; final rhs/lhs {self.final_ratio:.4g}")
+        return (
+            f"[{self.kind}] {self.name}: {status}; worst margin {self.worst_margin:.4g}{where}{who}; "
+            f"min rhs/lhs {self.ratio:.4g}; final rhs/lhs {self.final_ratio:.4g}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The scalar fields and scalar details, for a row of a pandas DataFrame."""
         out: dict[str, Any] = {
-            "name": self.name, "holds": self.holds, "worst_margin": self.worst_margin,
-            "worst_step": self.worst_step, "worst_member": self.worst_member, "ratio": self.ratio,
-            "final_ratio": self.final_ratio, "kind": self.kind,
+            "name": self.name,
+            "holds": self.holds,
+            "worst_margin": self.worst_margin,
+            "worst_step": self.worst_step,
+            "worst_member": self.worst_member,
+            "ratio": self.ratio,
+            "final_ratio": self.final_ratio,
+            "kind": self.kind,
         }
         for k, v in self.details.items():
             if isinstance(v, (bool, int, float, str, np.floating, np.integer)) or v is None:
@@ -98,8 +105,16 @@ def _violated(lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
         return ~(lhs <= rhs + tol)
 
 
-def _compare(name: str, lhs: Any, rhs: Any, steps: np.ndarray | None, ensemble: int | None,
-             details: dict[str, Any] | None = None, explain: str = "", kind: str = "consistency") -> Check:
+def _compare(
+    name: str,
+    lhs: Any,
+    rhs: Any,
+    steps: np.ndarray | None,
+    ensemble: int | None,
+    details: dict[str, Any] | None = None,
+    explain: str = "",
+    kind: str = "consistency",
+) -> Check:
     """Check ``lhs ≤ rhs`` entrywise; raise at the earliest violation, else return the margins.
 
     Arrays are (T,) or (T, E) (rows are the logged steps ``steps``, columns the members), or anything
@@ -124,8 +139,15 @@ def _rows(lhs: Any, rhs: Any) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
     return L2, R2.reshape(L2.shape), shape
 
 
-def _summarize(name: str, lhs: Any, rhs: Any, steps: np.ndarray | None, ensemble: int | None,
-               details: dict[str, Any] | None = None, kind: str = "consistency") -> Check:
+def _summarize(
+    name: str,
+    lhs: Any,
+    rhs: Any,
+    steps: np.ndarray | None,
+    ensemble: int | None,
+    details: dict[str, Any] | None = None,
+    kind: str = "consistency",
+) -> Check:
     """The margins and ratios of ``lhs ≤ rhs`` (no checking)."""
     if kind not in ("consistency", "prediction"):
         raise ValueError(f"kind must be 'consistency' or 'prediction'; got {kind!r}")
@@ -137,13 +159,18 @@ def _summarize(name: str, lhs: Any, rhs: Any, steps: np.ndarray | None, ensemble
     with np.errstate(divide="ignore", invalid="ignore"):
         ratios = np.where(L2 > 0, R2 / np.where(L2 > 0, L2, 1.0), np.inf)
     return Check(
-        name=name, holds=True, worst_margin=float(margin[row, col]),
+        name=name,
+        holds=True,
+        worst_margin=float(margin[row, col]),
         worst_step=int(steps[row]) if steps is not None else None,
         worst_member=int(col) if ensemble is not None else None,
-        ratio=float(ratios.min()), final_ratio=float(ratios[-1].min()),
+        ratio=float(ratios.min()),
+        final_ratio=float(ratios[-1].min()),
         lhs=L2.reshape(shape) if shape else float(L2[0, 0]),
         rhs=R2.reshape(shape) if shape else float(R2[0, 0]),
-        steps=steps, details=dict(details or {}), kind=kind,
+        steps=steps,
+        details=dict(details or {}),
+        kind=kind,
     )
 
 

@@ -17,7 +17,7 @@ def _decrease_terms(h: History) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(Σ_g α^g_t‖∇_g R‖², Σ_g (α^g_t‖∇_g R‖)², min_g α^g_t) for t = 0..T−1, each (T, E)."""
     lr = np.stack([_2d(h.lr[g]) for g in GROUPS], -1)[:-1]
     gn = np.stack([_2d(h.grad_norm[g]) for g in GROUPS], -1)[:-1]
-    return (lr * gn ** 2).sum(-1), ((lr * gn) ** 2).sum(-1), lr.min(-1)
+    return (lr * gn**2).sum(-1), ((lr * gn) ** 2).sum(-1), lr.min(-1)
 
 
 def check_sufficient_decrease(history: History) -> Check:
@@ -43,9 +43,16 @@ def check_sufficient_decrease(history: History) -> Check:
         raise ValueError("every step's promised decrease is below the round-off tolerance: nothing to check")
     details = {"checked_steps": int(testable.sum()), "sub_tolerance_steps": int((~testable).sum())}
     # steps that cannot fail get lhs = -inf: never a violation, an infinite margin, no ratio
-    return _compare("Convergence theorem: R(θ_(t+1)) ≤ R(θ_t) − Σ_g (α^g_t/2)‖∇_g R(θ_t)‖²",
-                    np.where(testable, lhs, -np.inf), np.where(testable, rhs, 0.0), h.steps[:-1], h.ensemble,
-                    details, explain="step t → t+1: the learning rate exceeds 1/β there", kind="prediction")
+    return _compare(
+        "Convergence theorem: R(θ_(t+1)) ≤ R(θ_t) − Σ_g (α^g_t/2)‖∇_g R(θ_t)‖²",
+        np.where(testable, lhs, -np.inf),
+        np.where(testable, rhs, 0.0),
+        h.steps[:-1],
+        h.ensemble,
+        details,
+        explain="step t → t+1: the learning rate exceeds 1/β there",
+        kind="prediction",
+    )
 
 
 def min_gradient_bound(history: History) -> np.ndarray:
@@ -79,10 +86,21 @@ def check_convergence(history: History) -> Check:
     g2 = _2d(h.grad_norm_total)[:-1] ** 2
     running_min = np.minimum.accumulate(g2, axis=0)
     bound = _2d(min_gradient_bound(h))
-    details = {"smooth_activation": _activation_of(h).smooth, "beta_lower": smoothness_lower_estimate(h),
-               "final_bound": _out(bound, h)[-1], "parts": [sd]}
-    return _compare("Convergence theorem: min_(t<T)‖∇R(θ_t)‖² ≤ 2(R(θ₀)−R(θ_T))/Σ_(t<T) α_t", running_min, bound,
-                    h.steps[1:], h.ensemble, details, explain="(step = T)")
+    details = {
+        "smooth_activation": _activation_of(h).smooth,
+        "beta_lower": smoothness_lower_estimate(h),
+        "final_bound": _out(bound, h)[-1],
+        "parts": [sd],
+    }
+    return _compare(
+        "Convergence theorem: min_(t<T)‖∇R(θ_t)‖² ≤ 2(R(θ₀)−R(θ_T))/Σ_(t<T) α_t",
+        running_min,
+        bound,
+        h.steps[1:],
+        h.ensemble,
+        details,
+        explain="(step = T)",
+    )
 
 
 def smoothness_lower_estimate(history: History) -> Any:

@@ -34,8 +34,9 @@ def _check_rates(rate: Any, E: int) -> list[RateFunction]:
     return rates
 
 
-def _decay_rows(history: History, rates: list[RateFunction], start: int
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _decay_rows(
+    history: History, rates: list[RateFunction], start: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Rows τ ≤ t < T: (steps, max_g α^g_t‖∇_g R(θ_t)‖ (T', E), the binding group index, G(t − τ) (T', E))."""
     rows = np.flatnonzero((history.steps >= start) & (history.steps < history.total_steps))
     sl = np.stack([_2d(history.step_length[g])[rows] for g in GROUPS], axis=-1)  # (T', E, 4)
@@ -54,7 +55,8 @@ def _start(start: Any, history: History) -> int:
 
 
 def check_decay_constraint(history: History, rate: Any, start: int) -> Check:
-    """LR-constraint theorem's hypothesis: α^g_t ‖∇_g R(θ_t)‖ ≤ G(t − τ) for every step τ ≤ t < T taken and every group g.
+    """The hypothesis of {prf:ref}`thm-lr-constraint`: α^g_t ‖∇_g R(θ_t)‖ ≤ G(t − τ) for every step τ ≤ t < T
+    taken and every group g.
 
     ``rate`` is a :class:`~lipnb.schedules.RateFunction` G, or one per member for an ensemble (as
     :func:`train_to_target` builds). ``lhs`` is max_g α^g_t ‖∇_g R(θ_t)‖ (the binding group per step is
@@ -79,12 +81,20 @@ def check_decay_constraint(history: History, rate: Any, start: int) -> Check:
         row, col = np.argwhere(bad)[0]
         explain = f"group {GROUPS[grp[row, col]]}; rate {rates[col].description}; " + explain
     desc = rates[0].description if E1 == 1 else [r.description for r in rates]
-    return _compare("Decay constraint: α^g_t‖∇_g R(θ_t)‖ ≤ G(t−τ)", lhs, G, steps, h.ensemble,
-                    {"group": np.array(GROUPS)[grp], "start": start, "rate": desc}, explain, _kind_of(rates))
+    return _compare(
+        "Decay constraint: α^g_t‖∇_g R(θ_t)‖ ≤ G(t−τ)",
+        lhs,
+        G,
+        steps,
+        h.ensemble,
+        {"group": np.array(GROUPS)[grp], "start": start, "rate": desc},
+        explain,
+        _kind_of(rates),
+    )
 
 
 def constraint_holds(history: History, rate: Any, start: int) -> bool:
-    """Whether the eventual-decay constraint of LR-constraint theorem holds on the run (see :func:`check_decay_constraint`)."""
+    """Whether the eventual-decay constraint holds on the run (see :func:`check_decay_constraint`)."""
     try:
         check_decay_constraint(history, rate, start)
     except BoundViolated:
@@ -110,8 +120,9 @@ def lr_constraint_bound(A0_op: Any, B0_norm: Any, PA_tau: Any, PB_tau: Any, gamm
     return float(out) if out.ndim == 0 else out
 
 
-def check_lr_constraint(history: History, rate: Any, start: int, lip_upper: Any = None,
-                      s: float | None = None) -> Check:
+def check_lr_constraint(
+    history: History, rate: Any, start: int, lip_upper: Any = None, s: float | None = None
+) -> Check:
     """Check LR-constraint theorem on a run: the constraint, then its conclusions at every step.
 
     1. the eventual-decay constraint (:func:`check_decay_constraint`; ``rate`` may hold one rate
@@ -141,10 +152,13 @@ def check_lr_constraint(history: History, rate: Any, start: int, lip_upper: Any 
     paths = _compare("LR-constraint theorem: P^g_t − P^g_τ ≤ Γ", excess, gamma[None, :], h.steps, E, kind=kind)
     A0, B0 = _2d(h.norms["A_op"])[0], _2d(h.norms["B"])[0]
     bound = lr_constraint_bound(A0, B0, P["A"][tau_row], P["B"][tau_row], gamma, h.lipschitz_activation)
-    details: dict[str, Any] = {"gamma": float(gamma[0]) if E is None else gamma, "start": start,
-                               "bound": bound[0] if E is None else bound,
-                               "parts": [constraint, paths],
-                               "valid_until": h.total_steps if kind == "consistency" else None}
+    details: dict[str, Any] = {
+        "gamma": float(gamma[0]) if E is None else gamma,
+        "start": start,
+        "bound": bound[0] if E is None else bound,
+        "parts": [constraint, paths],
+        "valid_until": h.total_steps if kind == "consistency" else None,
+    }
     if s is not None:
         A_b, B_b, prob = init_operator_bounds(h.width, h.d, s)
         with_init = lr_constraint_bound(A_b, B_b, P["A"][tau_row], P["B"][tau_row], gamma, h.lipschitz_activation)
@@ -152,13 +166,23 @@ def check_lr_constraint(history: History, rate: Any, start: int, lip_upper: Any 
         details["probability"] = prob
     if lip_upper is not None:
         ups = _per_member(lip_upper, A0.shape[0], "lip_upper")
-        details["parts"].append(_compare("LR-constraint theorem: certified Lip(f_T) ≤ bound", ups[None, :], bound[None, :], None, E))
-    return _compare("LR-constraint theorem: L_σ‖A_t‖_op‖B_t‖ ≤ L_σ(‖A₀‖+P^A_τ+Γ)(‖B₀‖+P^B_τ+Γ)", _2d(h.lip_product),
-                    bound[None, :], h.steps, E, details, kind=kind)
+        details["parts"].append(
+            _compare("LR-constraint theorem: certified Lip(f_T) ≤ bound", ups[None, :], bound[None, :], None, E)
+        )
+    return _compare(
+        "LR-constraint theorem: L_σ‖A_t‖_op‖B_t‖ ≤ L_σ(‖A₀‖+P^A_τ+Γ)(‖B₀‖+P^B_τ+Γ)",
+        _2d(h.lip_product),
+        bound[None, :],
+        h.steps,
+        E,
+        details,
+        kind=kind,
+    )
 
 
 def _lr_matrix(schedule: Any, n: int, E: int) -> np.ndarray:
     """max_g α^g_t for t < n from a plain schedule, a per-group mapping, or a per-member sequence: (n, E)."""
+
     def one(spec: Any, where: str) -> np.ndarray:
         if isinstance(spec, AdaptiveSchedule):
             raise TypeError(
@@ -182,6 +206,7 @@ def _lr_matrix(schedule: Any, n: int, E: int) -> np.ndarray:
 
 def _schedule_total(schedule: Any, E: int) -> np.ndarray:
     """Σ_t max_g α^g_t over all steps (bounded by Σ_g-max of the per-group totals), shape (E,)."""
+
     def one(spec: Any) -> float:
         if isinstance(spec, Schedule):
             return spec.total()
@@ -259,5 +284,12 @@ def check_target(history: History, target: float, start: int = 0) -> Check:
     target = check_real("target", target, positive=True)
     start = _start(start, h)
     rows = h.steps >= start
-    return _compare("Adaptive rule: L_σ‖A_t‖_op‖B_t‖ ≤ L", _2d(h.lip_product)[rows], target, h.steps[rows],
-                    h.ensemble, {"target": target, "start": start}, kind="prediction")
+    return _compare(
+        "Adaptive rule: L_σ‖A_t‖_op‖B_t‖ ≤ L",
+        _2d(h.lip_product)[rows],
+        target,
+        h.steps[rows],
+        h.ensemble,
+        {"target": target, "start": start},
+        kind="prediction",
+    )

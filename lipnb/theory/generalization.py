@@ -46,25 +46,34 @@ def _log_cover(eps: np.ndarray, L: float, M: float, R_x: float, d: int) -> np.nd
     log_Z = d * np.log1p(8.0 * L * R_x / eps)
     with np.errstate(over="ignore"):
         Z = np.exp(log_Z)
-        Z = np.where(Z < 2.0 ** 52, np.floor(Z * (1 + 1e-13)), Z)
+        Z = np.where(Z < 2.0**52, np.floor(Z * (1 + 1e-13)), Z)
         return np.maximum(Z, 1.0) * np.log(np.ceil(2.0 * M / eps) + 1.0)
 
 
-def _bound_at(eps: np.ndarray, L: float, N: int, d: int, R_x: float, M: float, lam: float, lmax: float,
-              eta: float) -> np.ndarray:
+def _bound_at(
+    eps: np.ndarray, L: float, N: int, d: int, R_x: float, M: float, lam: float, lmax: float, eta: float
+) -> np.ndarray:
     with np.errstate(over="ignore", invalid="ignore"):
         return 2.0 * lam * eps + lmax * np.sqrt((_log_cover(eps, L, M, R_x, d) + math.log(2.0 / eta)) / (2.0 * N))
 
 
-def _validate_gen(L: Any, N: Any, d: Any, R_x: Any, M: Any, M_y: Any, eta: Any
-                  ) -> tuple[float, int, int, float, float, float, float]:
-    return (check_real("L", L, nonnegative=True), check_int("N", N, minimum=1), check_int("d", d, minimum=1),
-            check_real("R_x", R_x, nonnegative=True), check_real("M", M, positive=True),
-            check_real("M_y", M_y, nonnegative=True), check_real("eta", eta, positive=True, high=1.0))
+def _validate_gen(
+    L: Any, N: Any, d: Any, R_x: Any, M: Any, M_y: Any, eta: Any
+) -> tuple[float, int, int, float, float, float, float]:
+    return (
+        check_real("L", L, nonnegative=True),
+        check_int("N", N, minimum=1),
+        check_int("d", d, minimum=1),
+        check_real("R_x", R_x, nonnegative=True),
+        check_real("M", M, positive=True),
+        check_real("M_y", M_y, nonnegative=True),
+        check_real("eta", eta, positive=True, high=1.0),
+    )
 
 
-def generalization_bound(L: float, N: int, d: int, R_x: float, M: float, M_y: float, eta: float = 0.05,
-                         loss: str = "mse", delta: float = 1.0) -> tuple[float, float]:
+def generalization_bound(
+    L: float, N: int, d: int, R_x: float, M: float, M_y: float, eta: float = 0.05, loss: str = "mse", delta: float = 1.0
+) -> tuple[float, float]:
     """Generalization theorem: with probability ≥ 1 − η over S (N i.i.d. samples), for all f ∈ F_L,
 
         |R(f) − R̂_S(f)| ≤ inf_ε [2λε + ℓ_max √((log N(ε) + log(2/η)) / (2N))],
@@ -91,16 +100,29 @@ def generalization_bound(L: float, N: int, d: int, R_x: float, M: float, M_y: fl
     best_eps, best = float(np.exp(grid[i])), float(vals[i])
     lo_b, hi_b = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
     if hi_b > lo_b and math.isfinite(best):
-        res = minimize_scalar(lambda le: float(_bound_at(np.array([math.exp(le)]), L, N, d, R_x, M, lam, lmax, eta)[0]),
-                              bounds=(lo_b, hi_b), method="bounded", options={"xatol": 1e-10})
+        res = minimize_scalar(
+            lambda le: float(_bound_at(np.array([math.exp(le)]), L, N, d, R_x, M, lam, lmax, eta)[0]),
+            bounds=(lo_b, hi_b),
+            method="bounded",
+            options={"xatol": 1e-10},
+        )
         if res.success and res.fun < best:
             best_eps, best = float(math.exp(res.x)), float(res.fun)
     return best, best_eps
 
 
-def data_dependent_generalization_bound(L_hat: float, L_min: float, N: int, d: int, R_x: float, M: float,
-                                        M_y: float, eta: float = 0.05, loss: str = "mse",
-                                        delta: float = 1.0) -> tuple[float, float, int]:
+def data_dependent_generalization_bound(
+    L_hat: float,
+    L_min: float,
+    N: int,
+    d: int,
+    R_x: float,
+    M: float,
+    M_y: float,
+    eta: float = 0.05,
+    loss: str = "mse",
+    delta: float = 1.0,
+) -> tuple[float, float, int]:
     """Generalization theorem for a Lipschitz constant L̂ measured on the trained network (so chosen after seeing S).
 
     Apply :func:`generalization_bound` on the grid L_k = 2^k L_min, k ≥ 1, with confidence η_k = η/(k(k+1));
@@ -111,9 +133,9 @@ def data_dependent_generalization_bound(L_hat: float, L_min: float, N: int, d: i
     L_hat = check_real("L_hat", L_hat, nonnegative=True)
     L_min = check_real("L_min", L_min, positive=True)
     k = max(1, math.ceil(math.log2(L_hat / L_min))) if L_hat > 0 else 1
-    while 2.0 ** k * L_min < L_hat:  # guard the log2 round-off
+    while 2.0**k * L_min < L_hat:  # guard the log2 round-off
         k += 1
-    bound, eps = generalization_bound(2.0 ** k * L_min, N, d, R_x, M, M_y, eta / (k * (k + 1)), loss, delta)
+    bound, eps = generalization_bound(2.0**k * L_min, N, d, R_x, M, M_y, eta / (k * (k + 1)), loss, delta)
     return bound, eps, k
 
 
@@ -134,8 +156,9 @@ def parameter_lipschitz(m: int, R_x: float, W: float, L_sigma: float, sigma0: fl
     return math.sqrt((math.sqrt(m) * abs(sigma0) + u) ** 2 + u * u + 1.0)
 
 
-def parameter_counting_bound(p: int, N: int, M: float, M_y: float, K: float, W: float, eta: float = 0.05,
-                             loss: str = "mse", delta: float = 1.0) -> tuple[float, float]:
+def parameter_counting_bound(
+    p: int, N: int, M: float, M_y: float, K: float, W: float, eta: float = 0.05, loss: str = "mse", delta: float = 1.0
+) -> tuple[float, float]:
     """A parameter-counting generalization bound, for comparison with Generalization theorem.
 
     Class: {clip(f_θ, −M, M) : θ ∈ R^p, ‖θ‖₂ ≤ W} with sup_x |f_θ(x) − f_θ'(x)| ≤ K‖θ − θ'‖₂
@@ -169,23 +192,34 @@ def parameter_counting_bound(p: int, N: int, M: float, M_y: float, K: float, W: 
     i = int(np.argmin(vals))
     best_le, best = grid[i], float(vals[i])
     lo_b, hi_b = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
-    res = minimize_scalar(lambda le: float(f(np.array([le]))[0]), bounds=(lo_b, hi_b), method="bounded",
-                          options={"xatol": 1e-10})
+    res = minimize_scalar(
+        lambda le: float(f(np.array([le]))[0]), bounds=(lo_b, hi_b), method="bounded", options={"xatol": 1e-10}
+    )
     if res.success and res.fun < best:
         best_le, best = res.x, float(res.fun)
     return best, float(math.exp(best_le))
 
 
-def check_generalization(net: TwoLayerNet, dataset: Any, eta: float = 0.05, loss: str = "mse", delta: float = 1.0,
-                         lip_upper: Any = None, M: float | None = None, L_min: float | None = None,
-                         R_x: float | None = None, M_y: float | None = None) -> Check:
+def check_generalization(
+    net: TwoLayerNet,
+    dataset: Any,
+    eta: float = 0.05,
+    loss: str = "mse",
+    delta: float = 1.0,
+    lip_upper: Any = None,
+    M: float | None = None,
+    L_min: float | None = None,
+    R_x: float | None = None,
+    M_y: float | None = None,
+) -> Check:
     """Check Generalization theorem on a trained network: the measured |test risk − train risk| against the bound.
 
     Predictions are clipped to [−M, M] (default M = M_y; M_y, the bound on |y|, defaults to
     ``dataset.y_bound``, the largest |y| of the *training* labels, and may be given as an a-priori bound;
     clipping to the label range can only lower the risk and keeps the Lipschitz constant). L is
     ``lip_upper`` (a certified upper bound, one per member) or the product bound of Product bound. R_x defaults
-    to the largest training ‖x‖ (pass the support radius when it is known a priori). The test risk estimates R(f); its own sampling error is
+    to the largest training ‖x‖ (pass the support radius when it is known a priori). The test risk estimates R(f);
+    its own sampling error is
     bounded by Hoeffding, ℓ_max √(log(2/η)/(2 N_test)) with probability ≥ 1 − η, and added to the
     bound (the compared rhs is bound + that slack; both are in ``details``).
 
@@ -216,8 +250,11 @@ def check_generalization(net: TwoLayerNet, dataset: Any, eta: float = 0.05, loss
 
     lo = get_loss(lo_key, delta)
     E = net.members
-    L = (_per_member(lip_upper, E, "lip_upper") if lip_upper is not None
-         else np.atleast_1d(net.product_bound().detach().cpu().numpy()).astype(np.float64))
+    L = (
+        _per_member(lip_upper, E, "lip_upper")
+        if lip_upper is not None
+        else np.atleast_1d(net.product_bound().detach().cpu().numpy()).astype(np.float64)
+    )
 
     def risk(x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
         pred = net(as_tensor("x", x, dtype=net.dtype, device=net.device)).clamp(-M, M)
@@ -234,8 +271,9 @@ def check_generalization(net: TwoLayerNet, dataset: Any, eta: float = 0.05, loss
             b, e = generalization_bound(Le, dataset.n_train, dataset.d, R_x, M, M_y, eta, lo_key, delta)
             k = None
         else:
-            b, e, k = data_dependent_generalization_bound(Le, L_min, dataset.n_train, dataset.d, R_x, M, M_y, eta,
-                                                          lo_key, delta)
+            b, e, k = data_dependent_generalization_bound(
+                Le, L_min, dataset.n_train, dataset.d, R_x, M, M_y, eta, lo_key, delta
+            )
         bounds.append(b), eps.append(e), ks.append(k)
     bounds_a = np.array(bounds)
     single = net.ensemble is None
@@ -243,11 +281,24 @@ def check_generalization(net: TwoLayerNet, dataset: Any, eta: float = 0.05, loss
     def pick(v: np.ndarray) -> Any:
         return float(v[0]) if single else v
 
-    details = {"train_risk": pick(train_r), "test_risk": pick(test_r), "gap": pick(gap), "bound": pick(bounds_a),
-               "test_slack": slack, "eps": pick(np.array(eps)), "L": pick(L), "M": M, "M_y": M_y, "R_x": R_x,
-               "ell_max": lmax, "vacuous": bool((bounds_a >= lmax).all()), "eta": eta,
-               "level_k": ks[0] if single else ks, "data_dependent": L_min is not None,
-               "confidence": max(0.0, 1.0 - 2.0 * eta)}
+    details = {
+        "train_risk": pick(train_r),
+        "test_risk": pick(test_r),
+        "gap": pick(gap),
+        "bound": pick(bounds_a),
+        "test_slack": slack,
+        "eps": pick(np.array(eps)),
+        "L": pick(L),
+        "M": M,
+        "M_y": M_y,
+        "R_x": R_x,
+        "ell_max": lmax,
+        "vacuous": bool((bounds_a >= lmax).all()),
+        "eta": eta,
+        "level_k": ks[0] if single else ks,
+        "data_dependent": L_min is not None,
+        "confidence": max(0.0, 1.0 - 2.0 * eta),
+    }
     kind = "consistency" if details["vacuous"] else "prediction"
     details["can_fail"] = kind == "prediction"
     name = "Generalization theorem: |R̂_test − R̂_train| ≤ bound + test slack"
@@ -263,7 +314,8 @@ def sublinear_exponent(d: int) -> float:
     Balancing the two terms of Generalization theorem, 2λε against ℓ_max √(log N(ε)/(2N)) with
     log N(ε) ≈ (8LR_x/ε)^d (up to the factor log(2M/ε)), gives ε* ∝ (L R_x)^{d/(d+2)} N^{−1/(d+2)}, so the
     bound scales as L^{d/(d+2)} N^{−1/(d+2)} up to logarithms. The network enters only through L. With
-    L = O(√(m/d)) (LR-constraint theorem with Initialization bound) and p = m(d + 2) + 1 ≥ m, L^{d/(d+2)} = O(p^{d/(2(d+2))}), and
+    L = O(√(m/d)) (the adaptive rule's target (1 + κ)Λ₀(m, d, s), fixed before the data) and p = m(d + 2) + 1 ≥ m,
+    L^{d/(d+2)} = O(p^{d/(2(d+2))}), and
     d/(2(d+2)) < 1/2 for every d: the dependence on p is sub-linear, at most √p (1/6 in d = 1, 1/4 in
     d = 2, tending to 1/2 as d → ∞). The price is the rate N^{−1/(d+2)} in N, slower than the
     N^{−1/2} of a parameter-counting bound ~ √(p log N / N), which in turn grows like √p.

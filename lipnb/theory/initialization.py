@@ -71,8 +71,14 @@ def check_init(net: TwoLayerNet, s: float, level: float = 1e-6) -> Check:
     tail = float(binom.sf(K - 1, E, p_fail)) if K > 0 else 1.0
     L_sigma = net.activation.lipschitz
     details = {
-        "A_bound": A_bound, "B_bound": B_bound, "probability": prob, "failure_probability_bound": p_fail,
-        "members": E, "failures": K, "fraction_within": 1.0 - K / E, "tail_probability": tail,
+        "A_bound": A_bound,
+        "B_bound": B_bound,
+        "probability": prob,
+        "failure_probability_bound": p_fail,
+        "members": E,
+        "failures": K,
+        "fraction_within": 1.0 - K / E,
+        "tail_probability": tail,
         "Lambda0": L_sigma * A_bound * B_bound,
         "lip_product": float(L_sigma * A_op[0] * B[0]) if net.ensemble is None else L_sigma * A_op * B,
     }
@@ -81,7 +87,10 @@ def check_init(net: TwoLayerNet, s: float, level: float = 1e-6) -> Check:
         if K:
             j = int(np.argmax(lhs[0] - rhs[0]))
             raise BoundViolated(
-                name, None, lhs[0, j], rhs[0, j],
+                name,
+                None,
+                lhs[0, j],
+                rhs[0, j],
                 f"{'‖A₀‖_op' if j == 0 else '‖B₀‖₂'} above its bound at s = {s:g}; an event of probability "
                 f"at most {p_fail:.3g} for a LeCun initialization",
             )
@@ -90,7 +99,10 @@ def check_init(net: TwoLayerNet, s: float, level: float = 1e-6) -> Check:
         e = int(np.flatnonzero(bad)[0])
         j = int(np.argmax(lhs[e] - rhs[e]))
         raise BoundViolated(
-            name, None, lhs[e, j], rhs[e, j],
+            name,
+            None,
+            lhs[e, j],
+            rhs[e, j],
             f"{K} of {E} members outside the bounds (first: member {e}); with failure probability at most "
             f"{p_fail:.3g} per member, P(Binomial({E}, {p_fail:.3g}) >= {K}) = {tail:.3g} < {level:g}",
         )

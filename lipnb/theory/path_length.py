@@ -49,7 +49,21 @@ def check_path_length(history: History, lip_upper: Any = None) -> Check:
     details: dict[str, Any] = {"final_bound": _out(bound, h)[-1], "parts": [partA, partB]}
     if lip_upper is not None:
         ups = _per_member(lip_upper, A.shape[1], "lip_upper")
-        details["parts"].append(_compare("Path-length lemma: certified Lip(f_T) ≤ final bound", ups[None, :],
-                                         bound[-1][None, :], None, E, explain=f"at the final step {h.total_steps}"))
-    return _compare("Path-length lemma: L_σ‖A_t‖_op‖B_t‖ ≤ L_σ(‖A₀‖_op+P^A_t)(‖B₀‖+P^B_t)", _2d(h.lip_product),
-                    bound, steps, E, details)
+        details["parts"].append(
+            _compare(
+                "Path-length lemma: certified Lip(f_T) ≤ final bound",
+                ups[None, :],
+                bound[-1][None, :],
+                None,
+                E,
+                explain=f"at the final step {h.total_steps}",
+            )
+        )
+    return _compare(
+        "Path-length lemma: L_σ‖A_t‖_op‖B_t‖ ≤ L_σ(‖A₀‖_op+P^A_t)(‖B₀‖+P^B_t)",
+        _2d(h.lip_product),
+        bound,
+        steps,
+        E,
+        details,
+    )
