@@ -1,4 +1,4 @@
-"""lipnb.certify_deep: orderings of the MLP certificates, agreement with the two-layer code, validation."""
+"""lipnb.certificates on MLPs: orderings of the certificates, agreement with the two-layer code, validation."""
 
 from __future__ import annotations
 

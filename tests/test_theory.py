@@ -154,7 +154,7 @@ def test_path_length_raises_on_tampered_norm(huber_run):
 
 
 # ====================================================================================== LR-constraint theorem
-def test_theorem_5_1_on_adaptive_run(adaptive_run):
+def test_lr_constraint_theorem_on_adaptive_run(adaptive_run):
     h, rate, sched = adaptive_run
     assert theory.constraint_holds(h, rate, sched.start)
     chk = theory.check_lr_constraint(h, rate, sched.start, s=3.0)
@@ -178,7 +178,7 @@ def test_theorem_5_1_on_adaptive_run(adaptive_run):
     assert chk.details["bound_with_prop_3_1"] >= 0
 
 
-def test_theorem_5_1_raises_when_constraint_fails(data):
+def test_lr_constraint_theorem_raises_when_constraint_fails(data):
     x, y = data
     net = lipnb.TwoLayerNet.init(1, 16, "tanh", seed=0)
     _, h = lipnb.train(net, x, y, S.constant(0.05), 80, loss="mse")
@@ -197,7 +197,7 @@ def test_decay_constraint_needs_every_step(data):
         theory.check_decay_constraint(h, S.exponential_rate(1.0, 0.1), 0)
 
 
-def test_schedule_rate_makes_eventual_exponential_a_theorem_5_1_run(huber_run):
+def test_schedule_rate_makes_eventual_exponential_an_lr_constraint_run(huber_run):
     _, _, h, sched = huber_run
     rf = theory.schedule_rate(sched, h)
     tau = sched.start
@@ -319,7 +319,7 @@ def test_c0_sums_the_gradient_bounds():
     assert theory.apriori_lipschitz_bound(2.0, 0.5, 3.0, 1.0, 1.0, sharp=True) == pytest.approx((W - 1) ** 2 / 4)
 
 
-def test_corollary_5_3_on_huber_run(huber_run):
+def test_huber_apriori_on_huber_run(huber_run):
     _, _, h, sched = huber_run
     chk = theory.check_huber_apriori(h, sched)
     total = 0.05 * 100 + 0.05 / (1 - math.exp(-0.02))
@@ -335,7 +335,7 @@ def test_corollary_5_3_on_huber_run(huber_run):
         theory.check_huber_apriori(h, S.constant(0.05))
 
 
-def test_corollary_5_3_raises_on_tampered_gradient(huber_run):
+def test_huber_apriori_raises_on_tampered_gradient(huber_run):
     _, _, h, sched = huber_run
     bad = tampered(h, ("grad_norm", "b"), 12, 1e4)  # |∇_b| ≤ δ is violated at step 12
     with pytest.raises(BoundViolated) as exc:
@@ -347,7 +347,7 @@ def test_corollary_5_3_raises_on_tampered_gradient(huber_run):
     assert exc.value.step == 200
 
 
-def test_corollary_5_4_on_mse_run(mse_ensemble_run):
+def test_mse_apriori_on_mse_run(mse_ensemble_run):
     _, _, h, sched = mse_ensemble_run
     chk = theory.check_mse_apriori(h, sched)
     np.testing.assert_allclose(chk.details["delta"], 2 * np.sqrt(h.loss[0]))
@@ -358,7 +358,7 @@ def test_corollary_5_4_on_mse_run(mse_ensemble_run):
         theory.check_huber_apriori(h, sched)
 
 
-def test_corollary_5_4_raises_on_increasing_loss(mse_ensemble_run):
+def test_mse_apriori_raises_on_increasing_loss(mse_ensemble_run):
     _, _, h, sched = mse_ensemble_run
     bad = tampered(h, ("loss",), 5, 1.5)
     with pytest.raises(BoundViolated, match="increased") as exc:
@@ -367,7 +367,7 @@ def test_corollary_5_4_raises_on_increasing_loss(mse_ensemble_run):
 
 
 # ====================================================================================== Convergence theorem
-def test_theorem_6_1_on_small_step_run(huber_run):
+def test_convergence_theorem_on_small_step_run(huber_run):
     _, _, h, _ = huber_run
     chk = theory.check_convergence(h)
     bound = theory.min_gradient_bound(h)
