@@ -105,8 +105,14 @@ class Schedule:
 
     needs_grad_norm = False
 
-    def __init__(self, fn: ArrayFn, start: int, rate_function: RateFunction, description: str,
-                 head_total: Callable[[int], float] | None = None) -> None:
+    def __init__(
+        self,
+        fn: ArrayFn,
+        start: int,
+        rate_function: RateFunction,
+        description: str,
+        head_total: Callable[[int], float] | None = None,
+    ) -> None:
         self._fn = fn
         self.start = start
         self.rate_function = rate_function
@@ -173,8 +179,11 @@ def eventual_exponential(lr: float, start: int, rate: float) -> Schedule:
     r = check_real("rate", rate, nonnegative=True)
     rf = exponential_rate(lr, r)
     return Schedule(
-        lambda t: np.where(t < tau, lr, lr * np.exp(-r * np.maximum(t - tau, 0.0))), tau, rf,
-        f"eventual_exponential(lr={lr:g}, start={tau}, rate={r:g})", head_total=lambda n: lr * n,
+        lambda t: np.where(t < tau, lr, lr * np.exp(-r * np.maximum(t - tau, 0.0))),
+        tau,
+        rf,
+        f"eventual_exponential(lr={lr:g}, start={tau}, rate={r:g})",
+        head_total=lambda n: lr * n,
     )
 
 
@@ -185,8 +194,11 @@ def eventual_polynomial(lr: float, start: int, power: float) -> Schedule:
     q = check_real("power", power, nonnegative=True)
     rf = polynomial_rate(lr, q)
     return Schedule(
-        lambda t: np.where(t < tau, lr, lr * (np.maximum(t - tau, 0.0) + 1.0) ** (-q)), tau, rf,
-        f"eventual_polynomial(lr={lr:g}, start={tau}, power={q:g})", head_total=lambda n: lr * n,
+        lambda t: np.where(t < tau, lr, lr * (np.maximum(t - tau, 0.0) + 1.0) ** (-q)),
+        tau,
+        rf,
+        f"eventual_polynomial(lr={lr:g}, start={tau}, power={q:g})",
+        head_total=lambda n: lr * n,
     )
 
 
@@ -203,8 +215,10 @@ def step(lr: float, boundaries: Sequence[int], factor: float = 0.1) -> Schedule:
     last = bounds[-1] if bounds else 0
     final = lr * f ** len(bounds)
     return Schedule(
-        lambda t: lr * f ** np.searchsorted(barr, t, side="right").astype(np.float64), last,
-        _constant_rate(final), f"step(lr={lr:g}, boundaries={bounds}, factor={f:g})",
+        lambda t: lr * f ** np.searchsorted(barr, t, side="right").astype(np.float64),
+        last,
+        _constant_rate(final),
+        f"step(lr={lr:g}, boundaries={bounds}, factor={f:g})",
     )
 
 
@@ -238,8 +252,12 @@ def join(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> Schedule:
         return out
 
     last = schedules[-1]
-    return Schedule(fn, starts[-1] + last.start, last.rate_function,
-                    "join(" + ", ".join(s.description for s in schedules) + f"; boundaries={bounds})")
+    return Schedule(
+        fn,
+        starts[-1] + last.start,
+        last.rate_function,
+        "join(" + ", ".join(s.description for s in schedules) + f"; boundaries={bounds})",
+    )
 
 
 class AdaptiveSchedule(Schedule):
@@ -252,8 +270,12 @@ class AdaptiveSchedule(Schedule):
     needs_grad_norm = True
 
     def __init__(self, lr: float, start: int, rate_function: RateFunction) -> None:
-        super().__init__(lambda t: np.full_like(t, lr), start, rate_function,
-                         f"adaptive(lr={lr:g}, start={start}, {rate_function.description})")
+        super().__init__(
+            lambda t: np.full_like(t, lr),
+            start,
+            rate_function,
+            f"adaptive(lr={lr:g}, start={start}, {rate_function.description})",
+        )
         self.max_lr = lr
 
     def caps(self, steps: int) -> np.ndarray:

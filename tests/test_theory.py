@@ -529,8 +529,9 @@ def test_anchor_tau_covers_the_steps_after_tau_only():
     base = lipnb.TwoLayerNet.init(d=1, width=64, activation="relu", seed=0)
     net = lipnb.TwoLayerNet.from_weights(base.A, base.a, 8 * base.B, base.b, "relu")
     target = 66.97
-    _, h, info = lipnb.train_to_target(net, data.x_train, data.y_train, target, lr=0.005, start=400, steps=800,
-                                       anchor="tau")
+    _, h, info = lipnb.train_to_target(
+        net, data.x_train, data.y_train, target, lr=0.005, start=400, steps=800, anchor="tau"
+    )
     assert info["covers_from"] == 400
     assert h.lip_product[0] > target > h.lip_product[400]
     with pytest.raises(BoundViolated) as err:
@@ -556,8 +557,7 @@ def test_sufficient_decrease_leaves_out_steps_that_cannot_fail():
     data = lipnb.data.noisy_sine(n_train=32, n_test=10, noise=0.1, seed=0)
     net = lipnb.TwoLayerNet.init(d=1, width=8, activation="tanh", seed=0)
     # a decay so fast that the steps after the first few are far below any tolerance
-    _, h = lipnb.train(net, data.x_train, data.y_train, S.eventual_exponential(0.05, 5, 5.0), steps=60,
-                       loss="huber")
+    _, h = lipnb.train(net, data.x_train, data.y_train, S.eventual_exponential(0.05, 5, 5.0), steps=60, loss="huber")
     chk = theory.check_sufficient_decrease(h)
     assert chk.kind == "prediction"
     assert chk.details["sub_tolerance_steps"] > 0 and chk.details["checked_steps"] >= 5
