@@ -52,7 +52,7 @@ class RateFunction:
         self._gamma = gamma
         self.description = description
 
-    def __call__(self, k: "int | np.ndarray") -> "float | np.ndarray":
+    def __call__(self, k: int | np.ndarray) -> float | np.ndarray:
         """G(k) for an integer k ≥ 0 or an array of them."""
         arr = np.asarray(k)
         if arr.dtype.kind not in "iu" or (arr < 0).any():
@@ -129,7 +129,7 @@ class Schedule:
         steps = check_int("steps", steps, minimum=0)
         return np.asarray(self._fn(np.arange(steps, dtype=np.float64)), dtype=np.float64)
 
-    def G(self, k: "int | np.ndarray") -> "float | np.ndarray":
+    def G(self, k: int | np.ndarray) -> float | np.ndarray:
         """The rate function G(k) = α_{τ+k}."""
         return self.rate_function(k)
 
@@ -312,7 +312,8 @@ class AdaptiveSchedule(Schedule):
 
 
 def adaptive(lr: float, start: int, rate: RateFunction) -> AdaptiveSchedule:
-    """The adaptive rule of {prf:ref}`cor-adaptive` with cap ᾱ = ``lr``, decay start τ = ``start`` and rate function G."""
+    """The adaptive rule of {prf:ref}`cor-adaptive` with cap ᾱ = ``lr``, decay start τ = ``start`` and rate
+    function G."""
     lr = _lr(lr)
     tau = check_int("start", start, minimum=0)
     if not isinstance(rate, RateFunction):
