@@ -39,6 +39,7 @@ __all__ = [
     "step",
     "join",
     "adaptive",
+    "warmup_cosine",
 ]
 
 ArrayFn = Callable[[np.ndarray], np.ndarray]
@@ -319,3 +320,31 @@ def adaptive(lr: float, start: int, rate: RateFunction) -> AdaptiveSchedule:
     if not isinstance(rate, RateFunction):
         raise TypeError(f"rate must be a RateFunction (exponential_rate or polynomial_rate); got {type(rate).__name__}")
     return AdaptiveSchedule(lr, tau, rate)
+
+
+def warmup_cosine(lr: float, warmup: int, steps: int, init_lr: float = 0.0, end_lr: float = 0.0) -> Schedule:
+    """Linear warm-up, then cosine decay (optax's ``warmup_cosine_decay_schedule``, with ``steps`` = its decay_steps).
+
+    α_t = init_lr + (lr − init_lr)·t/W for t < W = ``warmup``; then, with D = T − W (T = ``steps``),
+    α_{W+k} = end_lr + (lr − end_lr)(1 + cos(πk/D))/2 for 0 ≤ k ≤ D, and α_t = end_lr after T. The decay
+    starts at τ = W and G(k) = α_{W+k}. With end_lr = 0 the rates are summable and
+    Γ = Σ_k G(k) = lr (D + 1)/2, because Σ_{k=0}^{D} cos(πk/D) = 0; with end_lr > 0 they are not.
+    """
+    lr = _lr(lr)
+    W = check_int("warmup", warmup, minimum=0)
+    T = check_int("steps", steps, minimum=W + 1)
+    lo = check_real("init_lr", init_lr, nonnegative=True)
+    end = check_real("end_lr", end_lr, nonnegative=True)
+    D = T - W
+
+    def decay(k: np.ndarray) -> np.ndarray:
+        return end + (lr - end) * 0.5 * (1.0 + np.cos(np.pi * np.minimum(k, D) / D))
+
+    def fn(t: np.ndarray) -> np.ndarray:
+        ramp = lo + (lr - lo) * t / W if W else np.zeros_like(t)
+        return np.where(t < W, ramp, decay(np.maximum(t - W, 0.0)))
+
+    rate = RateFunction(decay, lr * (D + 1) / 2 if end == 0 else math.inf,
+                        f"G(k) = {end:g} + {lr - end:g} (1 + cos(pi min(k, {D})/{D}))/2")
+    return Schedule(fn, W, rate, f"warmup_cosine(lr={lr:g}, warmup={W}, steps={T}, init_lr={lo:g}, end_lr={end:g})",
+                    head_total=lambda n: W * lo + (lr - lo) * (W - 1) / 2 if W else 0.0)

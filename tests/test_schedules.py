@@ -265,3 +265,47 @@ def test_one_gamma_plain_schedules_have_lr_sum_adaptive_ones_have_the_budget():
     assert ad.gamma == pytest.approx(0.2 / (1 - math.exp(-0.5)), rel=1e-14)
     with pytest.raises(TypeError, match="depend on the run"):
         ad.lr_sum
+
+
+def test_warmup_cosine_values_against_the_formula():
+    lr, W, T, lo, end = 0.4, 20, 220, 0.02, 0.01
+    s = S.warmup_cosine(lr, warmup=W, steps=T, init_lr=lo, end_lr=end)
+    t = np.arange(300)
+    expected = np.where(
+        t < W, lo + (lr - lo) * t / W, end + (lr - end) * 0.5 * (1 + np.cos(np.pi * np.minimum(t - W, T - W) / (T - W)))
+    )
+    np.testing.assert_allclose(s.values(300), expected, rtol=1e-14, atol=0)
+    assert s(0) == lo and s(W) == pytest.approx(lr, rel=1e-15) and s(T) == pytest.approx(end, rel=1e-12)
+    assert s(10**6) == pytest.approx(end, rel=1e-12)
+    v = s.values(T + 1)
+    assert (np.diff(v[:W + 1]) > 0).all() and (np.diff(v[W:]) < 0).all()  # rises to the peak, then decays
+    assert s.start == W
+    np.testing.assert_allclose(s.G(np.arange(50)), v[W:W + 50], rtol=1e-15)
+    assert not s.rate_function.summable  # end_lr > 0: the rates never sum
+
+
+def test_warmup_cosine_gamma_and_total_in_closed_form():
+    lr, W, T = 0.3, 7, 107
+    s = S.warmup_cosine(lr, W, T)
+    D = T - W
+    numeric = math.fsum(s.values(5 * T))
+    assert s.rate_function.gamma == pytest.approx(lr * (D + 1) / 2, rel=1e-14)  # Σ_{k≤D} cos(πk/D) = 0
+    assert s.rate_function.gamma == pytest.approx(math.fsum(s.G(np.arange(5 * D))), rel=1e-13)
+    assert s.total(None) == pytest.approx(numeric, rel=1e-13)
+    assert s.total(None) == pytest.approx(lr * (W - 1) / 2 + lr * (D + 1) / 2, rel=1e-14)
+    assert s.total(T) == pytest.approx(numeric, rel=1e-13)  # nothing is added after T
+    s0 = S.warmup_cosine(lr, 0, 10)
+    assert s0(0) == lr and s0.total(None) == pytest.approx(lr * 11 / 2, rel=1e-14)
+
+
+def test_warmup_cosine_rejects_bad_arguments_by_name():
+    with pytest.raises(ValueError, match="steps"):
+        S.warmup_cosine(0.1, 10, 10)
+    with pytest.raises(ValueError, match="lr"):
+        S.warmup_cosine(0.0, 1, 10)
+    with pytest.raises(ValueError, match="init_lr"):
+        S.warmup_cosine(0.1, 1, 10, init_lr=-0.1)
+    with pytest.raises(ValueError, match="end_lr"):
+        S.warmup_cosine(0.1, 1, 10, end_lr=-1.0)
+    with pytest.raises(TypeError, match="warmup"):
+        S.warmup_cosine(0.1, 2.5, 10)
