@@ -344,7 +344,15 @@ def warmup_cosine(lr: float, warmup: int, steps: int, init_lr: float = 0.0, end_
         ramp = lo + (lr - lo) * t / W if W else np.zeros_like(t)
         return np.where(t < W, ramp, decay(np.maximum(t - W, 0.0)))
 
-    rate = RateFunction(decay, lr * (D + 1) / 2 if end == 0 else math.inf,
-                        f"G(k) = {end:g} + {lr - end:g} (1 + cos(pi min(k, {D})/{D}))/2")
-    return Schedule(fn, W, rate, f"warmup_cosine(lr={lr:g}, warmup={W}, steps={T}, init_lr={lo:g}, end_lr={end:g})",
-                    head_total=lambda n: W * lo + (lr - lo) * (W - 1) / 2 if W else 0.0)
+    rate = RateFunction(
+        decay,
+        lr * (D + 1) / 2 if end == 0 else math.inf,
+        f"G(k) = {end:g} + {lr - end:g} (1 + cos(pi min(k, {D})/{D}))/2",
+    )
+    return Schedule(
+        fn,
+        W,
+        rate,
+        f"warmup_cosine(lr={lr:g}, warmup={W}, steps={T}, init_lr={lo:g}, end_lr={end:g})",
+        head_total=lambda n: W * lo + (lr - lo) * (W - 1) / 2 if W else 0.0,
+    )

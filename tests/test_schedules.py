@@ -278,9 +278,9 @@ def test_warmup_cosine_values_against_the_formula():
     assert s(0) == lo and s(W) == pytest.approx(lr, rel=1e-15) and s(T) == pytest.approx(end, rel=1e-12)
     assert s(10**6) == pytest.approx(end, rel=1e-12)
     v = s.values(T + 1)
-    assert (np.diff(v[:W + 1]) > 0).all() and (np.diff(v[W:]) < 0).all()  # rises to the peak, then decays
+    assert (np.diff(v[: W + 1]) > 0).all() and (np.diff(v[W:]) < 0).all()  # rises to the peak, then decays
     assert s.start == W
-    np.testing.assert_allclose(s.G(np.arange(50)), v[W:W + 50], rtol=1e-15)
+    np.testing.assert_allclose(s.G(np.arange(50)), v[W : W + 50], rtol=1e-15)
     assert not s.rate_function.summable  # end_lr > 0: the rates never sum
 
 
