@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 
 import numpy as np
 import pytest
@@ -533,15 +534,20 @@ def test_anchor_tau_covers_the_steps_after_tau_only():
         net, data.x_train, data.y_train, target, lr=0.005, start=400, steps=800, anchor="tau"
     )
     assert info["covers_from"] == 400
+    assert h.lip_product[0] == pytest.approx(67.68, abs=0.005)
+    assert h.lip_product[400] == pytest.approx(66.25, abs=0.005)
     assert h.lip_product[0] > target > h.lip_product[400]
     with pytest.raises(BoundViolated) as err:
         theory.check_target(h, target)
     assert err.value.step == 0
     chk = theory.check_target(h, target, start=info["covers_from"])
     assert chk.kind == "prediction" and chk.details["start"] == 400
-    # anchored at initialization, the floor L_s(|A_0| + P_tau)(|B_0| + P_tau) is above the target: refused
-    with pytest.raises(ValueError, match="budget"):
+    # anchored at initialization, the floor L_s(|A_0| + P_tau)(|B_0| + P_tau) is above the target: refused,
+    # and that floor is at least the product at t = 0 (P_tau >= 0)
+    with pytest.raises(ValueError, match="budget") as refused:
         lipnb.train_to_target(net, data.x_train, data.y_train, target, lr=0.005, start=400, steps=800)
+    floor = float(re.search(r"= ([0-9.]+):", str(refused.value)).group(1))
+    assert floor >= h.lip_product[0]
 
 
 def test_measured_rate_function_makes_the_lr_constraint_a_consistency_check(huber_run):
@@ -562,3 +568,284 @@ def test_sufficient_decrease_leaves_out_steps_that_cannot_fail():
     assert chk.kind == "prediction"
     assert chk.details["sub_tolerance_steps"] > 0 and chk.details["checked_steps"] >= 5
     assert chk.details["checked_steps"] + chk.details["sub_tolerance_steps"] == h.total_steps
+
+
+def test_check_kinds_of_the_remaining_checks(huber_run):
+    net, _, h, _ = huber_run
+    assert theory.check_init(net, s=3.0).kind == "prediction"
+    assert theory.check_huber_gradients(h).kind == "consistency"
+    assert theory.check_path_length(h).kind == "consistency"
+    assert theory.check_convergence(h).kind == "consistency"
+
+
+# ====================================================================================== bound fixed, then verified
+def test_check_forward_bound(adaptive_run):
+    h, _, sched = adaptive_run
+    pb = theory.predicted_bound(h, sched)
+    assert pb["fixed_at"] == sched.start == 60 and pb["gamma"] == pytest.approx(sched.gamma)
+    chk = theory.check_forward_bound(h, pb["bound"], pb["fixed_at"], fixed_at=pb["fixed_at"])
+    assert chk.kind == "prediction" and chk.details["fixed_at"] == 60 and chk.steps[0] == 60
+    # a bound below the largest product after step 60 must be refused at the first step above it
+    low = 0.5 * (h.lip_product[60:].max() + h.lip_product[60:].min())
+    with pytest.raises(BoundViolated) as err:
+        theory.check_forward_bound(h, low, 60)
+    assert err.value.step == 60 + int(np.flatnonzero(h.lip_product[60:] > low)[0])
+    with pytest.raises(ValueError, match="fixed_at"):
+        theory.check_forward_bound(h, pb["bound"], 10, fixed_at=20)
+    with pytest.raises(ValueError, match="bound"):
+        theory.check_forward_bound(h, -1.0, 10)
+
+
+def test_continue_and_verify_the_adaptive_rule_ten_times_longer():
+    """The adaptive rule's bound, fixed at tau, holds on a run continued to 10 T with the same rule."""
+    data = lipnb.data.noisy_sine(n_train=32, n_test=10, noise=0.1, seed=0)
+    x, y = data.x_train, data.y_train
+    net = lipnb.TwoLayerNet.init(1, 16, "tanh", seed=0)
+    final, h, info = lipnb.train_to_target(net, x, y, 8.0, lr=0.05, start=20, steps=60, rate=0.05)
+    chk = theory.continue_and_verify(
+        final,
+        h,
+        x,
+        y,
+        info["schedule"],
+        bound=info["guaranteed_bound"],
+        fixed_at=info["start"],
+        start=info["covers_from"],
+    )
+    assert chk.kind == "prediction" and chk.details["verified_until"] == 600
+    assert chk.details["history"].total_steps == 600 and chk.steps[0] == 0 and chk.steps[-1] == 600
+    assert chk.details["bound"] == pytest.approx(8.0, rel=1e-12)
+    # the continued run is the run of the same rule for 600 steps
+    _, whole = lipnb.train(net, x, y, info["schedule"], 600)
+    np.testing.assert_allclose(chk.details["history"].lip_product, whole.lip_product, rtol=1e-10)
+    # without a bound, predicted_bound fixes one at tau from the history: at most the target
+    auto = theory.continue_and_verify(final, h, x, y, info["schedule"])
+    assert auto.details["fixed_at"] == 20 and auto.details["bound"] <= 8.0 * (1 + 1e-12)
+
+
+def test_continue_and_verify_a_plain_schedule_holds_or_fails():
+    """A plain schedule's bound with S measured up to T certifies t <= T; continued to 10 T it may hold
+    (small steps) or fail (a large rate from step 300 on: the gradient grows from 0.13 to about 70 after T)."""
+    data = lipnb.data.noisy_sine(n_train=32, n_test=10, noise=0.1, seed=0)
+    x, y = data.x_train, data.y_train
+    net = lipnb.TwoLayerNet.init(1, 16, "relu", seed=0)
+    calm = S.eventual_exponential(0.05, 10, 0.01)
+    trained, h = lipnb.train(net, x, y, calm, 30)
+    chk = theory.continue_and_verify(trained, h, x, y, calm)
+    assert chk.kind == "prediction" and chk.details["fixed_at"] == 30 and chk.steps[0] == 30
+    assert chk.details["S_after_T"] <= chk.details["S_until_T"]
+
+    jump = S.join([S.constant(0.05), S.eventual_exponential(0.7, 0, 0.05)], [300])
+    trained, h = lipnb.train(net, x, y, jump, 302)
+    certificate = theory.check_lr_constraint(h, theory.schedule_rate(jump, h), jump.start)
+    assert certificate.kind == "consistency" and certificate.details["valid_until"] == 302
+    with pytest.raises(BoundViolated) as err:
+        theory.continue_and_verify(trained, h, x, y, jump)
+    assert err.value.step > 302 and err.value.lhs > err.value.rhs == pytest.approx(certificate.details["bound"])
+    assert "sup ‖∇R‖" in str(err.value)
+
+
+def test_continue_run_checks_its_inputs(huber_run):
+    net, trained, h, sched = huber_run
+    x, y = sine(32, seed=0)
+    with pytest.raises(ValueError, match="not the network at the end"):
+        theory.continue_run(net, h, x, y, sched, 10)
+    with pytest.raises(TypeError, match="net"):
+        theory.continue_run("net", h, x, y, sched, 10)
+    with pytest.raises(ValueError, match="factor"):
+        theory.continue_and_verify(trained, h, x, y, sched, factor=1)
+
+
+# ====================================================================================== step size and smoothness
+def _flat_risk_reference(theta, x, y, m, d, loss, delta):
+    """An independent θ ↦ R(θ) with the torch.nn building blocks."""
+    A, a = theta[: m * d].reshape(m, d), theta[m * d : m * d + m]
+    B, b = theta[m * d + m : m * d + 2 * m], theta[-1]
+    pred = torch.tanh(x @ A.T + a) @ B + b
+    fn = torch.nn.MSELoss() if loss == "mse" else torch.nn.HuberLoss(delta=delta)
+    return fn(pred, y)
+
+
+@pytest.mark.parametrize("loss", ["mse", "huber"])
+def test_hessian_norms_match_autograd_and_finite_differences(loss):
+    x, y = sine(12, seed=4)
+    net = lipnb.TwoLayerNet.init(1, 3, "tanh", seed=5)
+    beta = theory.hessian_norms(net, x, y, loss, delta=0.3)
+    theta = torch.cat([net.A.reshape(-1), net.a, net.B, net.b.reshape(1)])
+    H = torch.autograd.functional.hessian(lambda t: _flat_risk_reference(t, x, y, 3, 1, loss, 0.3), theta)
+    assert beta == pytest.approx(float(torch.linalg.eigvalsh(H).abs().max()), rel=1e-12)
+
+    # central differences of lipnb's analytic gradient
+    def grad(t):
+        n = lipnb.TwoLayerNet.from_weights(t[:3].reshape(3, 1), t[3:6], t[6:9], t[9], "tanh")
+        _, g = n.loss_and_gradients(x, y, loss, 0.3)
+        return torch.cat([g[k].reshape(-1) for k in ("A", "a", "B", "b")])
+
+    h = 1e-5
+    eye = torch.eye(theta.numel(), dtype=torch.float64)
+    Hfd = torch.stack([(grad(theta + h * e) - grad(theta - h * e)) / (2 * h) for e in eye])
+    assert beta == pytest.approx(float(torch.linalg.eigvalsh(0.5 * (Hfd + Hfd.T)).abs().max()), rel=1e-7)
+    ens = lipnb.TwoLayerNet.init(1, 3, "tanh", seed=5, ensemble=2)
+    both = theory.hessian_norms(ens, x, y, loss, delta=0.3)
+    assert both.shape == (2,) and both[0] == pytest.approx(beta, rel=1e-14)
+
+
+def test_check_step_size_uses_exact_hessians_at_the_checkpoints(data):
+    x, y = data
+    sched = S.eventual_exponential(0.05, 100, 0.02)
+    net = lipnb.TwoLayerNet.init(1, 8, "tanh", seed=0)
+    chk = theory.check_step_size(net, x, y, sched, [0, 40, 150], loss="huber")
+    assert chk.kind == "consistency" and list(chk.steps) == [0, 40, 150]
+    trained, _ = lipnb.train(net, x, y, sched, 150, loss="huber")
+    assert chk.details["beta"][2] == pytest.approx(theory.hessian_norms(trained, x, y, "huber"), rel=1e-10)
+    np.testing.assert_allclose(chk.details["lr"], [sched(0), sched(40), sched(150)], rtol=1e-15)
+    np.testing.assert_allclose(chk.rhs, 1 / chk.details["beta"], rtol=1e-15)
+    # a rate of 2/beta_0 breaks the hypothesis at step 0
+    too_big = S.constant(2.0 / chk.details["beta"][0])
+    with pytest.raises(BoundViolated) as err:
+        theory.check_step_size(net, x, y, too_big, [0, 5], loss="huber")
+    assert err.value.step == 0
+    # an adaptive schedule: the rate at theta_t is min(cap, G(t - tau)/|grad|)
+    ad = S.adaptive(0.05, 10, S.exponential_rate(0.01, 0.1))
+    chk2 = theory.check_step_size(net, x, y, ad, [20], loss="huber")
+    mid, hist = lipnb.train(net, x, y, ad, 20, loss="huber")
+    assert chk2.details["lr"][0] == pytest.approx(max(hist.lr[g][-1] for g in lipnb.GROUPS), rel=1e-12)
+    with pytest.raises(ValueError, match="increasing"):
+        theory.check_step_size(net, x, y, sched, [5, 5])
+
+
+def test_smoothness_bound_certifies_the_constraint_region(huber_run, data):
+    """beta_K bounds the Hessian norm at every point of K: at the run's iterates and at random points of K."""
+    x, y = data
+    _, trained, h, sched = huber_run
+    region = theory.constraint_region(h, theory.schedule_rate(sched, h), sched.start)
+    M_y = float(y.abs().max())
+    beta_K = theory.smoothness_bound(
+        region["A_op"], region["a"], region["B"], region["b"], h.x_radius, M_y, 32, "tanh", "huber", 1.0
+    )
+    assert theory.hessian_norms(trained, x, y, "huber") <= beta_K
+    g = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        A, a, B = (torch.randn(32, 1, generator=g), torch.randn(32, generator=g), torch.randn(32, generator=g))
+        u = torch.rand(4, generator=g, dtype=torch.float64)
+        A = A / torch.linalg.matrix_norm(A, ord=2) * region["A_op"] * u[0]
+        a, B = a / a.norm() * region["a"] * u[1], B / B.norm() * region["B"] * u[2]
+        b = region["b"] * (2 * u[3] - 1)
+        pt = lipnb.TwoLayerNet.from_weights(A, a, B, b, "tanh")
+        for loss in ("huber", "mse"):
+            bound = theory.smoothness_bound(
+                region["A_op"], region["a"], region["B"], region["b"], h.x_radius, M_y, 32, "tanh", loss, 1.0
+            )
+            assert theory.hessian_norms(pt, x, y, loss) <= bound
+
+
+def test_smoothness_bound_by_hand():
+    # tanh, m = 4, radii A 2, a 1, B 3, b 0.5, R_x 1, M_y 1: S = min(0 + 1*(2+1), sqrt(4)*1) = 2
+    # G^2 = 9*2 + 4 + 1 = 23; a2 = c2*3*2, c = sqrt(2); H = (a2 + sqrt(a2^2 + 8))/2; r_max = 3*2 + 0.5 + 1
+    c2 = 4 / (3 * math.sqrt(3))
+    a2 = 6 * c2
+    H = 0.5 * (a2 + math.sqrt(a2 * a2 + 8))
+    assert theory.smoothness_bound(2, 1, 3, 0.5, 1.0, 1.0, 4, "tanh", "mse") == pytest.approx(46 + 2 * 7.5 * H)
+    assert theory.smoothness_bound(2, 1, 3, 0.5, 1.0, 1.0, 4, "tanh", "huber", 0.5) == pytest.approx(23 + 0.5 * H)
+    with pytest.raises(ValueError, match="relu"):
+        theory.smoothness_bound(2, 1, 3, 0.5, 1.0, 1.0, 4, "relu")
+    with pytest.raises(ValueError, match="A_op"):
+        theory.smoothness_bound(-2, 1, 3, 0.5, 1.0, 1.0, 4, "tanh")
+
+
+# ====================================================================================== epsilon-stationarity
+def test_stationarity_steps_is_the_smallest_sufficient_number_of_steps(huber_run):
+    for R0, lr, eps in [(0.5, 0.1, 0.1), (1.0, 0.05, 0.2), (0.37, 0.013, 0.021), (2.0, 1.0, 3.0), (0.0, 0.1, 0.1)]:
+        tau = theory.stationarity_steps(R0, lr, eps)
+        direct = next(n for n in range(1, 10**7) if n * lr * eps * eps >= 2 * R0)
+        assert tau == direct
+    # on a run: constant rate 0.05 before tau = 100; at eps with tau(eps) <= 100 the minimum gradient is <= eps
+    _, _, h, sched = huber_run
+    R0 = float(h.loss[0])
+    eps = math.sqrt(2 * R0 / (0.05 * 100))
+    tau = theory.stationarity_steps(R0, 0.05, eps)
+    assert tau <= 100
+    assert h.grad_norm_total[:tau].min() <= eps
+    with pytest.raises(ValueError, match="eps"):
+        theory.stationarity_steps(1.0, 0.1, 0.0)
+
+
+@pytest.mark.parametrize("lr, rate, start", [(0.5, 0.1, 10), (0.3, 0.02, 0), (1.5, 0.2, 3), (0.9, 1.0, 7)])
+def test_quadratic_limit_against_a_long_loop(lr, rate, start):
+    theta = 2.0
+    t = 0
+    while True:
+        a = lr if t < start else lr * math.exp(-rate * (t - start))
+        if a < 1e-18:
+            break
+        theta *= 1 - a
+        t += 1
+    limit, err = theory.quadratic_limit(2.0, lr, rate, start)
+    assert limit == pytest.approx(theta, rel=1e-10) and err < 1e-12 * abs(limit)
+    assert limit != 0.0  # R(theta) = theta^2/2: grad R(theta_inf) = theta_inf != 0, not a critical point
+    assert math.copysign(1, limit) == math.copysign(1, theta)
+
+
+def test_quadratic_limit_vanishes_only_with_a_unit_step():
+    assert theory.quadratic_limit(1.0, 1.0, 0.1, 5) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="rate"):
+        theory.quadratic_limit(1.0, 0.5, 0.0, 5)
+
+
+# ====================================================================================== generalization additions
+def test_hoeffding_test_certificate():
+    losses = np.array([0.1, 0.3, 0.2, 0.4])
+    assert theory.hoeffding_test_certificate(losses, 2.0, 0.1) == pytest.approx(0.25 + 2 * math.sqrt(math.log(10) / 8))
+    big = theory.hoeffding_test_certificate(np.full(10_000, 0.25), 2.0, 0.1)
+    assert 0.25 < big < theory.hoeffding_test_certificate(losses, 2.0, 0.1)
+    with pytest.raises(ValueError, match="test_losses"):
+        theory.hoeffding_test_certificate(np.array([0.1, 3.0]), 2.0)
+    with pytest.raises(ValueError, match="test_losses"):
+        theory.hoeffding_test_certificate(np.array([]), 2.0)
+
+
+def test_nonvacuous_sample_size_is_the_boundary():
+    args = dict(L=2.0, d=1, R_x=1.0, M=1.0, M_y=1.0, eta=0.05, loss="huber", delta=1.0)
+    N = theory.nonvacuous_sample_size(**args)
+    lmax = 1.5  # h_1(2)
+    kw = {k: v for k, v in args.items() if k != "L"}
+    assert theory.generalization_bound(2.0, N, **kw)[0] < lmax <= theory.generalization_bound(2.0, N - 1, **kw)[0]
+    assert theory.nonvacuous_sample_size(**{**args, "L": 8.0}) > N
+
+
+def test_adaptive_prior_target():
+    L = theory.adaptive_prior_target(64, 1, 3.0, 0.5, 1.0)
+    assert L == pytest.approx(1.5 * theory.init_lipschitz_bound(64, 1, 3.0, 1.0), rel=1e-15)
+    assert L == pytest.approx(1.5 * (8 + 1 + 3) * (8 + 1 + 3) / 8, rel=1e-15)
+    with pytest.raises(ValueError, match="kappa"):
+        theory.adaptive_prior_target(64, 1, 3.0, 0.0, 1.0)
+
+
+def test_path_norm_and_its_bound_by_hand():
+    net = lipnb.TwoLayerNet.from_weights(np.array([[1.0], [-2.0]]), np.array([0.0, 2.0]), np.array([3.0, -1.0]), 0.5)
+    C = theory.path_norm(net)
+    assert C == pytest.approx(3 * 1 + 1 * math.sqrt(8) + 0.5, rel=1e-15)
+    # MSE, M = M_y = 1: lambda = 4, ell_max = 4; rho = sqrt(2)
+    b = theory.path_norm_bound(C, 100, 1.0, 1.0, 1.0, eta=0.05, loss="mse")
+    assert b == pytest.approx(4 * 4 * C * math.sqrt(2) / 10 + 4 * math.sqrt(math.log(40) / 200), rel=1e-14)
+    # rescaling a unit (w -> 2w, B -> B/2) leaves f and C unchanged
+    same = lipnb.TwoLayerNet.from_weights(np.array([[2.0], [-2.0]]), np.array([0.0, 2.0]), np.array([1.5, -1.0]), 0.5)
+    assert theory.path_norm(same) == pytest.approx(C, rel=1e-15)
+    with pytest.raises(ValueError, match="relu"):
+        theory.path_norm(lipnb.TwoLayerNet.init(1, 4, "tanh"))
+
+
+def test_path_norm_bound_monotone_and_vacuous_boundaries():
+    kw = dict(R_x=1.0, M=1.0, M_y=1.0, eta=0.05, loss="huber", delta=1.0)
+    Ns = [10, 100, 1000, 10**4, 10**6]
+    vals = [theory.path_norm_bound(5.0, N, **kw) for N in Ns]
+    assert all(b2 < b1 for b1, b2 in zip(vals, vals[1:]))
+    Cs = [0.5, 1.0, 5.0, 50.0]
+    vals = [theory.path_norm_bound(C, 1000, **kw) for C in Cs]
+    assert all(b2 > b1 for b1, b2 in zip(vals, vals[1:]))
+    lmax = 1.5
+    assert theory.path_norm_bound(5.0, 10, **kw) >= lmax > theory.path_norm_bound(5.0, 10**6, **kw)
+    fixed = theory.path_norm_bound(4.0, 1000, **kw)
+    dd, k = theory.data_dependent_path_norm_bound(3.0, 1.0, 1000, **kw)
+    assert k == 2 and dd > fixed  # C_2 = 4, at confidence eta/6
+    assert dd == pytest.approx(theory.path_norm_bound(4.0, 1000, **{**kw, "eta": 0.05 / 6}), rel=1e-15)

@@ -14,6 +14,7 @@ from .._validate import as_tensor, check_choice, check_int, check_real
 from ..losses import LOSSES
 from ..nets import TwoLayerNet
 from .check import Check, _check_net, _compare, _per_member
+from .initialization import init_lipschitz_bound
 
 
 def _loss_constants(loss: str, delta: float, M: float, M_y: float) -> tuple[float, float]:
@@ -322,3 +323,170 @@ def sublinear_exponent(d: int) -> float:
     """
     d = check_int("d", d, minimum=1)
     return d / (2.0 * (d + 2))
+
+
+def hoeffding_test_certificate(test_losses: Any, ell_max: float, eta: float = 0.05) -> float:
+    """The held-out certificate of the test risk: R(f) ≤ mean(test_losses) + ℓ_max √(log(1/η)/(2n)) with
+    probability ≥ 1 − η over the n test samples.
+
+    Hoeffding's inequality for the n i.i.d. losses ℓ(f(x_j), y_j) ∈ [0, ℓ_max] of a network f chosen
+    independently of the test set (one-sided). It is what the bound of {prf:ref}`thm-generalization` is
+    compared with: non-vacuous already at small n, but it says nothing about networks not yet evaluated.
+    Units: those of the loss. ``test_losses``: the per-sample losses (1-D, finite, in [0, ℓ_max]).
+    """
+    losses = np.asarray(
+        test_losses.detach().cpu().numpy() if isinstance(test_losses, torch.Tensor) else test_losses, dtype=np.float64
+    )
+    ell_max = check_real("ell_max", ell_max, positive=True)
+    eta = check_real("eta", eta, positive=True, high=1.0)
+    if losses.ndim != 1 or losses.size == 0:
+        raise ValueError(f"test_losses must be a non-empty 1-D array of per-sample losses; got shape {losses.shape}")
+    if not np.isfinite(losses).all() or (losses < 0).any() or (losses > ell_max * (1 + 1e-12)).any():
+        raise ValueError(
+            f"test_losses must lie in [0, ell_max = {ell_max:g}] (Hoeffding needs a bounded loss); got values in "
+            f"[{losses.min():g}, {losses.max():g}]"
+        )
+    return float(losses.mean()) + ell_max * math.sqrt(math.log(1.0 / eta) / (2.0 * losses.size))
+
+
+def nonvacuous_sample_size(
+    L: float, d: int, R_x: float, M: float, M_y: float, eta: float = 0.05, loss: str = "mse", delta: float = 1.0
+) -> int:
+    """The smallest N at which :func:`generalization_bound` ({prf:ref}`thm-generalization`) drops below ℓ_max.
+
+    Below ℓ_max the bound says something (|R − R̂| ≤ ℓ_max holds for every f anyway). The bound decreases
+    in N (at each fixed ε it does, hence so does the inf), so N is found by doubling N = 1, 2, 4, … until
+    the bound is below ℓ_max, then bisection between the last two powers of 2. Arguments as for
+    :func:`generalization_bound`; ``ValueError`` if N would exceed 2¹⁰⁰⁰. A count of samples.
+    """
+    L, _, d, R_x, M, M_y, eta = _validate_gen(L, 1, d, R_x, M, M_y, eta)
+    _, lmax = _loss_constants(loss, delta, M, M_y)
+
+    def ok(n: int) -> bool:
+        return generalization_bound(L, n, d, R_x, M, M_y, eta, loss, delta)[0] < lmax
+
+    hi = 1
+    while not ok(hi):
+        hi *= 2
+        if hi > 2**1000:
+            raise ValueError(f"the bound stays at or above ell_max = {lmax:g} up to N = 2^1000 samples")
+    lo = hi // 2  # not ok (or 0)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    return hi
+
+
+def adaptive_prior_target(m: int, d: int, s: float, kappa: float, L_sigma: float) -> float:
+    """L = (1 + κ)·Λ₀(m, d, s): the target of the adaptive rule fixed before the data are seen, for
+    {prf:ref}`cor-sublinear`.
+
+    Λ₀(m, d, s) = L_σ (√m + √d + s)/√d · (√m + 1 + s)/√m is the initialization bound of {prf:ref}`prop-init`
+    (:func:`lipnb.theory.init_lipschitz_bound`), O(√(m/d)). With probability ≥ 1 − 2e^{−s²/2} over the
+    initialization the product bound at θ₀ is ≤ Λ₀ < L, so the adaptive rule with τ = 0 and anchor 0
+    (:func:`lipnb.train_to_target` with ``start=0``) is feasible and keeps Lip(f_{θ_t}) ≤ L at every step;
+    combined with :func:`generalization_bound` at this L (probability ≥ 1 − η over the data) the
+    sub-linear statement holds with probability ≥ 1 − η − 2e^{−s²/2}. ``kappa`` > 0 is the margin left for
+    training (Γ > 0). Units: those of a Lipschitz constant (output per unit input).
+    """
+    kappa = check_real("kappa", kappa, positive=True)
+    return (1.0 + kappa) * init_lipschitz_bound(m, d, s, L_sigma)
+
+
+def path_norm(net: TwoLayerNet) -> Any:
+    """C(θ) = Σ_i |B_i| ‖(A_i, a_i)‖₂ + |b|: the path norm of a two-layer network with the output bias as a unit.
+
+    For a positively homogeneous σ with σ(1) = 1 (ReLU, leaky ReLU), b = b·σ(⟨e, (x, 1)⟩) with e = (0, …, 0, 1),
+    so f_θ(x) = Σ_{i ≤ m+1} B_i σ(⟨w_i, (x, 1)⟩) and C is Σ_i |B_i|‖w_i‖ over those m + 1 units. It is
+    invariant under the rescaling w_i → c w_i, B_i → B_i/c (c > 0), which leaves f unchanged, and
+    C ≤ ‖(B, b)‖₂ ‖[A | a]‖_F-with-the-bias-row (Cauchy–Schwarz), the product of norms of Golowich,
+    Rakhlin and Shamir's bound. Units: those of a Lipschitz constant times an input length. One value, or
+    an array per member. ``ValueError`` for other activations (the bias is then not a unit, and the bound
+    of :func:`path_norm_bound` does not apply).
+    """
+    net = _check_net(net)
+    if not net.activation.piecewise_linear:
+        raise ValueError(
+            f"path_norm needs a positively homogeneous activation with sigma(1) = 1 (relu, leaky_relu); "
+            f"this network uses {net.activation}"
+        )
+    W = torch.cat([net._A, net._a[..., None]], dim=-1)  # (E, m, d + 1)
+    C = (net._B.abs() * torch.linalg.vector_norm(W, dim=-1)).sum(-1) + net._b.abs()
+    out = C.detach().cpu().numpy().astype(np.float64)
+    return float(out[0]) if net.ensemble is None else out
+
+
+def path_norm_bound(
+    C: float,
+    N: int,
+    R_x: float,
+    M: float,
+    M_y: float,
+    eta: float = 0.05,
+    loss: str = "mse",
+    delta: float = 1.0,
+    L_sigma: float = 1.0,
+) -> float:
+    """A norm-based (Rademacher) generalization bound for two-layer networks with path norm at most ``C``.
+
+    Class: F_C = {clip(f_θ, −M, M) : C(θ) ≤ C} (:func:`path_norm`) with σ positively homogeneous,
+    σ(0) = 0, σ(1) = 1 and L_σ-Lipschitz (ReLU, leaky ReLU), inputs ‖x‖ ≤ R_x, labels |y| ≤ M_y. With
+    probability ≥ 1 − η over N i.i.d. samples, for every f ∈ F_C,
+
+        |R(f) − R̂_S(f)| ≤ 4 λ L_σ C √(R_x² + 1) / √N + ℓ_max √(log(2/η) / (2N)),
+
+    with λ, ℓ_max as in :func:`generalization_bound`. Proof. (i) Rademacher complexity: writing
+    B_iσ(⟨w_i, x̃⟩) = B_i‖w_i‖σ(⟨u_i, x̃⟩) with ‖u_i‖ = 1 (homogeneity), Σ_n ε_n f(x_n) ≤
+    C sup_{‖u‖≤1} |Σ_n ε_n σ(⟨u, x̃_n⟩)|; the Ledoux–Talagrand contraction inequality (with absolute
+    values, σ(0) = 0: factor 2L_σ) and Jensen give E sup ≤ 2L_σ E‖Σ_n ε_n x̃_n‖ ≤ 2L_σ √(Σ_n‖x̃_n‖²), so
+    ℜ_N(F_C) ≤ 2L_σ C √(R_x² + 1)/√N (clipping is 1-Lipschitz and does not increase it). (ii) Talagrand's
+    contraction for the loss, λ-Lipschitz in the prediction on [−M, M]: ℜ_N(ℓ∘F_C) ≤ λ ℜ_N(F_C). (iii) The
+    standard uniform deviation bound for losses in [0, ℓ_max] (McDiarmid; e.g. Mohri, Rostamizadeh and
+    Talwalkar, *Foundations of ML*, Thm 3.3), applied to ℓ and to ℓ_max − ℓ with η/2 each:
+    |R − R̂_S| ≤ 2ℜ_N(ℓ∘F_C) + ℓ_max √(log(2/η)/(2N)).
+
+    This is a bound of the Golowich–Rakhlin–Shamir (2018) / Neyshabur–Tomioka–Srebro (2015) type, proved
+    here with its own constants for depth two: Golowich et al.'s Theorem 1 gives for depth D the factor
+    (√(2D log 2) + 1)∏‖W_j‖_F in place of 2·C (larger at D = 2, and C ≤ ∏‖W_j‖_F). It is *not* the
+    spectrally-normalized margin bound of Bartlett, Foster and Telgarsky (2017), whose constants this
+    package does not reproduce. Unlike {prf:ref}`thm-generalization` it does not depend on d (only
+    through R_x) and decays like N^{−1/2}, but C grows with the width when the weights do not shrink.
+    ``C`` must be fixed before the data (see :func:`data_dependent_path_norm_bound` otherwise). Units:
+    those of the loss.
+    """
+    C = check_real("C", C, nonnegative=True)
+    N = check_int("N", N, minimum=1)
+    R_x = check_real("R_x", R_x, nonnegative=True)
+    M = check_real("M", M, positive=True)
+    M_y = check_real("M_y", M_y, nonnegative=True)
+    eta = check_real("eta", eta, positive=True, high=1.0)
+    L_sigma = check_real("L_sigma", L_sigma, positive=True)
+    lam, lmax = _loss_constants(loss, delta, M, M_y)
+    rademacher = 2.0 * L_sigma * C * math.sqrt(R_x * R_x + 1.0) / math.sqrt(N)
+    return 2.0 * lam * rademacher + lmax * math.sqrt(math.log(2.0 / eta) / (2.0 * N))
+
+
+def data_dependent_path_norm_bound(
+    C_hat: float,
+    C_min: float,
+    N: int,
+    R_x: float,
+    M: float,
+    M_y: float,
+    eta: float = 0.05,
+    loss: str = "mse",
+    delta: float = 1.0,
+    L_sigma: float = 1.0,
+) -> tuple[float, int]:
+    """:func:`path_norm_bound` for a path norm Ĉ measured on the trained network (so chosen after seeing S).
+
+    As :func:`data_dependent_generalization_bound`: the fixed-C bound on the grid C_k = 2^k C_min, k ≥ 1,
+    with confidence η_k = η/(k(k+1)) (Σ_k η_k = η), at the smallest C_k ≥ Ĉ. ``C_min`` must be fixed before
+    seeing the data. Returns ``(bound, k)``.
+    """
+    C_hat = check_real("C_hat", C_hat, nonnegative=True)
+    C_min = check_real("C_min", C_min, positive=True)
+    k = max(1, math.ceil(math.log2(C_hat / C_min))) if C_hat > 0 else 1
+    while 2.0**k * C_min < C_hat:  # guard the log2 round-off
+        k += 1
+    return path_norm_bound(2.0**k * C_min, N, R_x, M, M_y, eta / (k * (k + 1)), loss, delta, L_sigma), k
