@@ -10,8 +10,6 @@ Schedules compose with :func:`join`. Each one exposes
   polynomial decay with power ≤ 1, exponential decay with rate 0);
 * ``total(T)`` — Σ_{t<T} α_t (all t when T is None), which Huber a-priori bound needs.
 
-:func:`shift` gives the schedule seen from a later step on, to continue a run where it stopped.
-
 A plain schedule's rate function is a decay profile *per unit gradient norm*: the step length
 α_t ‖∇R(θ_t)‖ obeys the eventual-decay constraint with G scaled by sup_t ‖∇R(θ_t)‖. The
 :func:`adaptive` rule of Adaptive rule, α_t = min(ᾱ, G(t − τ)/‖∇R(θ_t)‖) for t ≥ τ, makes the step length
@@ -42,7 +40,6 @@ __all__ = [
     "join",
     "adaptive",
     "warmup_cosine",
-    "shift",
 ]
 
 ArrayFn = Callable[[np.ndarray], np.ndarray]
@@ -358,40 +355,4 @@ def warmup_cosine(lr: float, warmup: int, steps: int, init_lr: float = 0.0, end_
         rate,
         f"warmup_cosine(lr={lr:g}, warmup={W}, steps={T}, init_lr={lo:g}, end_lr={end:g})",
         head_total=lambda n: W * lo + (lr - lo) * (W - 1) / 2 if W else 0.0,
-    )
-
-
-def _shift_rate(rate: RateFunction, offset: int) -> RateFunction:
-    """k ↦ G(k + offset), with Γ the tail Σ_{k ≥ offset} G(k) (Γ minus the partial sum, floored at 0)."""
-    if offset == 0:
-        return rate
-    tail = max(rate._gamma - rate.partial_sum(offset), 0.0) if rate.summable else math.inf
-    return RateFunction(lambda k: rate._fn(k + offset), tail, f"{rate.description}, shifted by {offset}")
-
-
-def shift(schedule: Schedule, offset: int) -> Schedule:
-    """The schedule seen from step ``offset`` on: step t of the result is step t + ``offset`` of ``schedule``.
-
-    A run of T steps with ``schedule`` continued by :func:`lipnb.train` with ``shift(schedule, T)`` takes
-    the same steps as one run of the combined length. A plain schedule keeps its rates, its decay start
-    becomes max(τ − offset, 0) and its rate function k ↦ G(k + max(offset − τ, 0)). An adaptive schedule
-    (:func:`adaptive`, start τ, rate function G) stays adaptive: with start τ − offset while offset ≤ τ,
-    else with start 0 and rate function k ↦ G(k + offset − τ), whose Γ is the tail Σ_{k ≥ offset−τ} G(k)
-    (what is left of the budget of {prf:ref}`cor-adaptive`).
-    """
-    if not isinstance(schedule, Schedule):
-        raise TypeError(f"schedule must be a lipnb schedule; got {type(schedule).__name__}")
-    offset = check_int("offset", offset, minimum=0)
-    if offset == 0:
-        return schedule
-    if isinstance(schedule, AdaptiveSchedule):
-        if offset <= schedule.start:
-            return AdaptiveSchedule(schedule.max_lr, schedule.start - offset, schedule.rate_function)
-        return AdaptiveSchedule(schedule.max_lr, 0, _shift_rate(schedule.rate_function, offset - schedule.start))
-    fn = schedule._fn
-    return Schedule(
-        lambda t: fn(t + offset),
-        max(schedule.start - offset, 0),
-        _shift_rate(schedule.rate_function, max(offset - schedule.start, 0)),
-        f"{schedule.description} from step {offset}",
     )

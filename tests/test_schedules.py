@@ -7,11 +7,9 @@ import math
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-import lipnb
 from lipnb import schedules as S
 
 
@@ -311,49 +309,3 @@ def test_warmup_cosine_rejects_bad_arguments_by_name():
         S.warmup_cosine(0.1, 1, 10, end_lr=-1.0)
     with pytest.raises(TypeError, match="warmup"):
         S.warmup_cosine(0.1, 2.5, 10)
-
-
-# ====================================================================================== shift
-def test_shift_is_the_schedule_seen_from_a_later_step():
-    s = S.eventual_exponential(0.1, 10, 0.2)
-    for offset in (0, 4, 10, 25):
-        sh = S.shift(s, offset)
-        np.testing.assert_array_equal(sh.values(40), s.values(40 + offset)[offset:])
-        assert sh.start == max(10 - offset, 0)
-        k = np.arange(30)
-        np.testing.assert_allclose(sh.G(k), s.G(k + max(offset - 10, 0)), rtol=1e-15)
-    # the tail of the decay: Σ_{k ≥ 15} 0.1 e^{-0.2 k}
-    assert S.shift(s, 25).lr_sum == pytest.approx(0.1 * math.exp(-0.2 * 15) / (1 - math.exp(-0.2)), rel=1e-12)
-
-
-def test_shift_of_an_adaptive_schedule_stays_adaptive():
-    G = S.exponential_rate(0.3, 0.1)
-    ad = S.adaptive(0.5, 10, G)
-    before = S.shift(ad, 4)
-    assert isinstance(before, S.AdaptiveSchedule) and before.start == 6 and before.rate_function is G
-    after = S.shift(ad, 15)
-    assert isinstance(after, S.AdaptiveSchedule) and after.start == 0 and after.max_lr == 0.5
-    assert after.G(3) == pytest.approx(G(8), rel=1e-15)
-    assert after.gamma == pytest.approx(0.3 * math.exp(-0.5) / (1 - math.exp(-0.1)), rel=1e-12)
-    for t in range(20, 40):
-        assert after.lr(t - 15, 0.7) == pytest.approx(ad.lr(t, 0.7), rel=1e-15)
-
-
-def test_a_run_continued_with_the_shifted_schedule_equals_one_run():
-    x = torch.linspace(-1, 1, 16, dtype=torch.float64)[:, None]
-    y = torch.sin(3 * x[:, 0])
-    net = lipnb.TwoLayerNet.init(1, 8, "tanh", seed=2)
-    for sched in (S.eventual_exponential(0.1, 12, 0.1), S.adaptive(0.1, 12, S.exponential_rate(0.05, 0.1))):
-        _, whole = lipnb.train(net, x, y, sched, 40)
-        mid, first = lipnb.train(net, x, y, sched, 25)
-        _, second = lipnb.train(mid, x, y, S.shift(sched, 25), 15)
-        joined = lipnb.concat_histories(first, second)
-        np.testing.assert_allclose(joined.loss, whole.loss, rtol=1e-12)
-        np.testing.assert_allclose(joined.lip_product, whole.lip_product, rtol=1e-12)
-
-
-def test_shift_rejects_bad_arguments():
-    with pytest.raises(TypeError, match="schedule"):
-        S.shift(0.1, 3)
-    with pytest.raises(ValueError, match="offset"):
-        S.shift(S.constant(0.1), -1)

@@ -68,9 +68,6 @@ def check_huber_gradients(history: History, delta: Any = None) -> Check:
     overrides both. The returned check compares max_g ‖∇_g R‖/bound_g (``lhs``) with 1 (``rhs``), so its
     ratio says how loose the tightest of the four bounds is; the per-group checks, in their own units,
     are in ``details["parts"]``.
-
-    Kind: a **consistency** check: both sides are evaluated at the same θ_t and the inequality holds at
-    every θ by its derivation, so the check tests the derivation and the recorded numbers, not a forecast.
     """
     h = _check_history(history)
     act = _activation_of(h)

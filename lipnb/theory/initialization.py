@@ -52,8 +52,6 @@ def check_init(net: TwoLayerNet, s: float, level: float = 1e-6) -> Check:
       members within the bounds.
 
     ``lhs``/``rhs`` are ``[‖A₀‖_op, ‖B₀‖₂]`` and their bounds (shape (2,), or (2, E) for an ensemble).
-
-    Kind: a **prediction** check: the bounds depend on (m, d, s) only, fixed before the weights are drawn.
     """
     from scipy.stats import binom
 

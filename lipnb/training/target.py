@@ -174,10 +174,6 @@ def _train_two_layer_to_target(
         "final_product_bound": pick(_2d(history.lip_product)[-1]),
         "target": target,
         "rate_function": scheds[0].rate_function if single else [sc.rate_function for sc in scheds],
-        "lr": lr,
-        "schedule": adaptive(lr, start, scheds[0].rate_function)
-        if single
-        else [adaptive(lr, start, sc.rate_function) for sc in scheds],
     }
     return final, history, info
 
@@ -279,10 +275,8 @@ def train_to_target(
 
     Returns ``(trained net, the combined History, info)``; ``info`` holds ``gamma``, ``start``,
     ``rate``, ``target``, ``covers_from``, ``bound_at_start`` (the Γ = 0 value), ``final_product_bound``
-    and, for two layers, ``anchor``, ``guaranteed_bound`` (= target up to round-off), ``rate_function``
-    (G, one per member for an ensemble) for :func:`lipnb.theory.check_lr_constraint`, ``lr`` (ᾱ) and
-    ``schedule``, the whole run as one schedule counted from step 0, ``adaptive(lr, start, G)`` (one per
-    member), which :func:`lipnb.theory.continue_and_verify` continues past T.
+    and, for two layers, ``anchor``, ``guaranteed_bound`` (= target up to round-off) and ``rate_function``
+    (G, one per member for an ensemble) for :func:`lipnb.theory.check_lr_constraint`.
     """
     if isinstance(net, MLP):
         anchor = check_choice("anchor", anchor, ("init",))
